@@ -1,0 +1,1 @@
+"""Hotline call-control engine: an Asterisk ARI Stasis application."""

@@ -1,0 +1,1 @@
+"""A thin, typed asyncio layer over Asterisk's REST Interface (ARI)."""

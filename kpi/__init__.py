@@ -1,0 +1,1 @@
+"""Hotline KPIs as a pure fold over ARI events, live and replayed."""

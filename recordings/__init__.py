@@ -1,0 +1,1 @@
+"""The index of call recordings: metadata, checksums, retention, audited access."""
