@@ -13,8 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-COMMANDS: tuple[str, ...] = (
-)
+COMMANDS: tuple[str, ...] = ("ari_app.config",)
 
 
 def build_parser() -> argparse.ArgumentParser:
