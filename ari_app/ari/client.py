@@ -173,7 +173,8 @@ class AriClient:
     async def open(self) -> None:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                auth=aiohttp.BasicAuth(self._username, self._password),
+                headers={"Authorization": aiohttp.encode_basic_auth(
+                    self._username, self._password)},
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
             )
 
