@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-COMMANDS: tuple[str, ...] = ("ari_app.config", "ari_app.agi.cli", "ari_app.records.cli")
+COMMANDS: tuple[str, ...] = ("ari_app.config", "ari_app.agi.cli", "ari_app.records.cli", "kpi.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
