@@ -1,0 +1,172 @@
+"""The SQL schema (SQLAlchemy 2 declarative). docs/records.md documents every column.
+
+No foreign keys between record tables: records arrive in any order (an offer before its
+call's row, a replay after newer rows), and every table is keyed by the record's own
+idempotency key so a replay is a no-op.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ari_app.records.types import OFFER_RESULTS, OUTCOMES, TRANSFER_KINDS, TRANSFER_RESULTS
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both backends (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _in(column: str, allowed: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(a) for a in allowed)})"
+
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str] = mapped_column(String(64))
+    caller_number: Mapped[str] = mapped_column(String(80))
+    caller_number_storage: Mapped[str] = mapped_column(String(8))
+    arrival_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))
+    wait_seconds: Mapped[float] = mapped_column(Float)
+    talk_seconds: Mapped[float] = mapped_column(Float)
+    hold_seconds: Mapped[float] = mapped_column(Float)
+    wrapup_seconds: Mapped[float] = mapped_column(Float)
+    agent_id: Mapped[str | None] = mapped_column(String(16))
+    transferred: Mapped[bool] = mapped_column(Boolean)
+    __table_args__ = (
+        CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
+        CheckConstraint(_in("caller_number_storage", ("full", "masked", "hashed")),
+                        name="caller_number_storage"),
+        Index(None, "queue", "arrival_at"),
+        Index(None, "agent_id"),
+    )
+
+
+class Offer(Base):
+    __tablename__ = "offers"
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    agent_id: Mapped[str] = mapped_column(String(16))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ringing_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ring_seconds: Mapped[float] = mapped_column(Float)
+    rings: Mapped[int] = mapped_column(Integer)
+    result: Mapped[str] = mapped_column(String(16))
+    __table_args__ = (
+        CheckConstraint(_in("result", OFFER_RESULTS), name="result"),
+        Index(None, "agent_id", "created_at"),
+    )
+
+
+class Agent(Base):
+    """Each agent's latest known state; updated only by a newer state record."""
+
+    __tablename__ = "agents"
+    agent_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    state: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(128))
+    state_since: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AgentState(Base):
+    __tablename__ = "agent_states"
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (Index(None, "agent_id", "at"),)
+
+
+class Recording(Base):
+    __tablename__ = "recordings"
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(16))
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    retention_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (Index(None, "call_id"), Index(None, "retention_until"))
+
+
+class Transfer(Base):
+    __tablename__ = "transfers"
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    from_agent: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    result: Mapped[str] = mapped_column(String(16))
+    __table_args__ = (
+        CheckConstraint(_in("kind", TRANSFER_KINDS), name="kind"),
+        CheckConstraint(_in("result", TRANSFER_RESULTS), name="result"),
+        Index(None, "call_id"),
+    )
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    detail: Mapped[str] = mapped_column(Text)
+    __table_args__ = (Index(None, "object_type", "object_id"), Index(None, "actor", "at"))
