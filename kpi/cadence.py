@@ -88,7 +88,10 @@ def ring_period_seconds(country: str, indications: str | Path | None = None) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Regenerate the shipped table: `python -m kpi.cadence indications.conf kpi/ring_cadences.json`."""
+    """Regenerate the shipped table.
+
+    `python -m kpi.cadence indications.conf.sample kpi/ring_cadences.json`
+    """
     parser = argparse.ArgumentParser(prog="python -m kpi.cadence", description=main.__doc__)
     parser.add_argument("source", type=Path)
     parser.add_argument("dest", type=Path)

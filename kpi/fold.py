@@ -569,7 +569,9 @@ def _snap_channel(state: KpiState, snap: Any) -> Channel | None:
     return None
 
 
-def _call_near(state: KpiState, legs: Iterable[Channel | None], others: Iterable[Any]) -> Call | None:
+def _call_near(
+    state: KpiState, legs: Iterable[Channel | None], others: Iterable[Any]
+) -> Call | None:
     for leg in legs:
         if leg is not None:
             call = _call_of(state, leg) or state.calls.get(leg.id)

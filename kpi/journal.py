@@ -196,7 +196,7 @@ def _open(path: Path) -> Any:
     try:
         if path.name.endswith(".gz"):
             return gzip.open(path, "rb")
-        return open(path, "rb")  # noqa: SIM115
+        return open(path, "rb")
     except OSError as exc:
         raise JournalError(f"cannot read journal {path}: {exc.strerror or exc}") from exc
 

@@ -1,0 +1,228 @@
+"""Prometheus metrics fed live by the same fold that `hotline kpi report` replays.
+
+`KpiMetrics.feed(event)` folds one ARI event and turns the facts into counter/histogram
+updates; gauges (calls waiting, longest wait, agents by state) are read from the fold's state
+at scrape time. Labels are `queue` and `agent` only: never a call or channel id, so series
+stay bounded. Histogram buckets sit on k·P (the ring period) and on T (the service-level
+threshold), so in PromQL
+
+    service level = hotline_call_wait_seconds_bucket{le="<T>"} / hotline_call_wait_seconds_count
+
+is exact (le is inclusive, as "wait ≤ T" is). "Answered within X rings" is strict (t < X·P),
+so its exact count is the counter hotline_agent_answered_within_rings_total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+
+from kpi.facts import (
+    CallAbandoned,
+    CallAnswered,
+    CallHandled,
+    CallTransferred,
+    Fact,
+    LegAnswered,
+    LegOffered,
+    LegPresented,
+    LegUnanswered,
+    WrapUp,
+)
+from kpi.fold import Event, KpiState, agents_by_state, apply, calls_waiting
+from kpi.params import KpiParams, is_rona, is_short_abandon, within_rings, within_threshold
+
+QUEUE_COUNTERS = {
+    "hotline_calls_offered": "Calls whose outcome (answered or abandoned) is known",
+    "hotline_calls_answered": "Calls answered by an agent",
+    "hotline_calls_abandoned": "Calls whose caller left before any agent answered",
+    "hotline_calls_short_abandoned": "Abandoned calls that waited less than the short limit",
+    "hotline_calls_answered_within_threshold": "Answered calls that waited at most T",
+    "hotline_calls_transferred": "Answered calls transferred",
+    "hotline_calls_handled": "Answered calls whose caller has left (AHT denominator)",
+    "hotline_call_talk_seconds": "Talk time of handled calls",
+    "hotline_call_hold_seconds": "Hold time of handled calls",
+    "hotline_call_wrapup_seconds": "Wrap-up time after handled calls",
+}
+AGENT_COUNTERS = {
+    "hotline_agent_offers": "Agent legs created",
+    "hotline_agent_presented": "Agent legs that rang",
+    "hotline_agent_answered": "Agent legs answered",
+    "hotline_agent_answered_within_rings": "Agent legs answered before X rings (t < X·P)",
+    "hotline_agent_rona": "Agent legs that rang X·P or longer without answer",
+    "hotline_agent_busy": "Agent legs refused busy",
+    "hotline_agent_unavailable": "Agent legs whose phone was unreachable",
+}
+HISTOGRAMS = {
+    "hotline_call_wait_seconds": ("queue", "Wait of answered calls, arrival to answer"),
+    "hotline_call_abandon_wait_seconds": ("queue", "Wait of abandoned calls"),
+    "hotline_agent_ring_seconds": ("agent", "Ring time of answered agent legs"),
+}
+GAUGES = {
+    "hotline_calls_waiting": "Calls arrived and not yet answered nor abandoned",
+    "hotline_longest_wait_seconds": "Longest current wait among waiting calls",
+    "hotline_agents_logged_in": "Agents whose last state is not logout",
+    "hotline_agents_available": "Agents available",
+    "hotline_agents_paused": "Agents paused",
+    "hotline_agents_wrapup": "Agents in wrap-up",
+    "hotline_agents_on_call": "Agent legs answered and not yet ended",
+}
+
+
+def exported_metric_names() -> frozenset[str]:
+    """Every sample name this module can expose (what dashboards may query)."""
+    names: set[str] = set(GAUGES)
+    for base in (*QUEUE_COUNTERS, *AGENT_COUNTERS):
+        names.update({base + "_total", base + "_created"})
+    for base in HISTOGRAMS:
+        names.update({base + "_bucket", base + "_sum", base + "_count", base + "_created"})
+    return frozenset(names)
+
+
+def bucket_edges(params: KpiParams, include_threshold: bool, max_rings: int = 12) -> list[float]:
+    """k·P for k = 1..max(max_rings, 2X), plus T (and a long tail for waits)."""
+    period = params.ring_period_ms / 1000
+    top = max(max_rings, 2 * params.rings)
+    edges = {round(k * period, 3) for k in range(1, top + 1)}
+    if include_threshold:
+        edges.add(params.sl_ms / 1000)
+        edges.update(e for e in (120.0, 300.0, 600.0, 1800.0) if e > top * period)
+    return sorted(edges)
+
+
+class _Gauges(Collector):
+    """Gauges computed from the fold state when Prometheus scrapes."""
+
+    def __init__(self, state: KpiState, now: Callable[[], float] | None) -> None:
+        self._state = state
+        self._now = now
+
+    def collect(self) -> Iterator[Metric]:
+        state = self._state
+        now = self._now() if self._now is not None else state.max_ms / 1000
+        waiting = GaugeMetricFamily("hotline_calls_waiting", GAUGES["hotline_calls_waiting"],
+                                    labels=["queue"])
+        longest = GaugeMetricFamily("hotline_longest_wait_seconds",
+                                    GAUGES["hotline_longest_wait_seconds"], labels=["queue"])
+        for queue, arrivals in sorted(calls_waiting(state).items()):
+            waiting.add_metric([queue], len(arrivals))
+            longest.add_metric([queue], max(0.0, now - min(arrivals) / 1000))
+        yield waiting
+        yield longest
+        counts = agents_by_state(state)
+        logged_in = sum(v for k, v in counts.items() if k not in ("logout", "on_call"))
+        for name, value in (
+            ("hotline_agents_logged_in", logged_in),
+            ("hotline_agents_available", counts["available"]),
+            ("hotline_agents_paused", counts["paused"]),
+            ("hotline_agents_wrapup", counts["wrapup"]),
+            ("hotline_agents_on_call", counts["on_call"]),
+        ):
+            yield GaugeMetricFamily(name, GAUGES[name], value=value)
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+
+class KpiMetrics:
+    """Live KPI metrics in `registry`; feed it every ARI event (or the facts you folded)."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        params: KpiParams,
+        state: KpiState | None = None,
+        now: Callable[[], float] | None = None,
+    ) -> None:
+        self.params = params
+        self.state = state if state is not None else KpiState(keep_facts=False)
+        self._c: dict[str, Counter] = {}
+        for name, doc in QUEUE_COUNTERS.items():
+            self._c[name] = Counter(name, doc, ["queue"], registry=registry)
+        for name, doc in AGENT_COUNTERS.items():
+            self._c[name] = Counter(name, doc, ["agent"], registry=registry)
+        wait_edges = bucket_edges(params, include_threshold=True)
+        ring_edges = bucket_edges(params, include_threshold=False)
+        self._wait = Histogram("hotline_call_wait_seconds", HISTOGRAMS[
+            "hotline_call_wait_seconds"][1], ["queue"], registry=registry, buckets=wait_edges)
+        self._abandon = Histogram("hotline_call_abandon_wait_seconds", HISTOGRAMS[
+            "hotline_call_abandon_wait_seconds"][1], ["queue"], registry=registry,
+            buckets=wait_edges)
+        self._ring = Histogram("hotline_agent_ring_seconds", HISTOGRAMS[
+            "hotline_agent_ring_seconds"][1], ["agent"], registry=registry, buckets=ring_edges)
+        registry.register(_Gauges(self.state, now))
+
+    def feed(self, event: Event) -> list[Fact]:
+        """Fold one event into the state and the metrics; returns the facts."""
+        facts = apply(self.state, event)
+        if facts:
+            self.observe(facts)
+        return facts
+
+    def _inc(self, name: str, label: str, amount: float = 1) -> None:
+        self._c[name].labels(label).inc(amount)
+
+    def observe(self, facts: Iterable[Fact]) -> None:
+        """Turn facts into metric updates (the same rules as kpi.report.summarise)."""
+        p = self.params
+        inc = self._inc
+        for f in facts:
+            if isinstance(f, CallAnswered):
+                inc("hotline_calls_offered", f.queue)
+                inc("hotline_calls_answered", f.queue)
+                if within_threshold(f.wait_ms, p):
+                    inc("hotline_calls_answered_within_threshold", f.queue)
+                self._wait.labels(f.queue).observe(f.wait_ms / 1000)
+            elif isinstance(f, CallAbandoned):
+                inc("hotline_calls_offered", f.queue)
+                inc("hotline_calls_abandoned", f.queue)
+                if is_short_abandon(f.wait_ms, p):
+                    inc("hotline_calls_short_abandoned", f.queue)
+                self._abandon.labels(f.queue).observe(f.wait_ms / 1000)
+            elif isinstance(f, CallHandled):
+                inc("hotline_calls_handled", f.queue)
+                inc("hotline_call_talk_seconds", f.queue, f.talk_ms / 1000)
+                inc("hotline_call_hold_seconds", f.queue, f.hold_ms / 1000)
+            elif isinstance(f, WrapUp):
+                inc("hotline_call_wrapup_seconds", f.queue, f.wrapup_ms / 1000)
+            elif isinstance(f, CallTransferred):
+                inc("hotline_calls_transferred", f.queue)
+            elif isinstance(f, LegOffered):
+                inc("hotline_agent_offers", f.agent)
+            elif isinstance(f, LegPresented):
+                inc("hotline_agent_presented", f.agent)
+            elif isinstance(f, LegAnswered):
+                inc("hotline_agent_answered", f.agent)
+                if within_rings(f.ring_ms, p):
+                    inc("hotline_agent_answered_within_rings", f.agent)
+                self._ring.labels(f.agent).observe(f.ring_ms / 1000)
+            elif isinstance(f, LegUnanswered):
+                if f.status == "busy":
+                    inc("hotline_agent_busy", f.agent)
+                elif f.status == "unavailable":
+                    inc("hotline_agent_unavailable", f.agent)
+                elif is_rona(f.ring_ms, f.status, p):
+                    inc("hotline_agent_rona", f.agent)
+
+
+def render_metrics(registry: CollectorRegistry) -> tuple[bytes, str]:
+    """The exposition body and its content type, for whatever HTTP server the engine runs."""
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def metrics_handler(registry: CollectorRegistry) -> Callable[[Any], Any]:
+    """An aiohttp handler serving `registry` (mount it on GET /metrics)."""
+    from aiohttp import web
+
+    async def handle(request: web.Request) -> web.Response:
+        body, content_type = render_metrics(registry)
+        response = web.Response(body=body)
+        response.headers["Content-Type"] = content_type
+        return response
+
+    return handle
