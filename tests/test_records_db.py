@@ -125,7 +125,7 @@ def test_migrations_create_exactly_the_models(migrated: Engine) -> None:
 
 
 def test_engine_refuses_an_empty_database(engine: Engine) -> None:
-    with pytest.raises(schema.SchemaError, match="no hotline schema.*hotline db upgrade"):
+    with pytest.raises(schema.SchemaError, match=r"no hotline schema.*hotline db upgrade"):
         schema.check_schema(engine)
 
 
@@ -163,7 +163,8 @@ async def test_every_record_type_is_stored_once_even_if_submitted_twice(
         c = session.scalars(select(models.Call)).one()
     assert (c.caller_number, c.caller_number_storage) == ("*******1234", "masked")
     assert c.arrival_at == T0 + timedelta(seconds=1)
-    assert c.answered_at is not None and c.answered_at.tzinfo is not None
+    assert c.answered_at is not None
+    assert c.answered_at.tzinfo is not None
     assert (c.outcome, c.wait_seconds, c.talk_seconds, c.agent_id) == ("answered", 8.0, 92.0,
                                                                         "1001")
 
@@ -206,7 +207,7 @@ async def test_caller_number_is_stored_as_configured(
 
 
 def test_hashing_without_a_salt_is_a_configuration_error() -> None:
-    with pytest.raises(ValueError, match="needs engine.caller_number_salt"):
+    with pytest.raises(ValueError, match=r"needs engine\.caller_number_salt"):
         CallerNumberPolicy("hashed", "")
 
 
