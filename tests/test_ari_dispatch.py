@@ -194,7 +194,6 @@ async def test_order_per_call_under_concurrency() -> None:
 
 @pytest.mark.looptime
 async def test_failing_and_slow_handlers_do_not_block_others() -> None:
-    streams = tagged_calls(5)
     release = asyncio.Event()
     handled: dict[str, list[int]] = defaultdict(list)
 
