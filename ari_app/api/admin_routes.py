@@ -1,0 +1,59 @@
+"""Administration: the running configuration with every secret redacted, and the users.
+Admins see configuration, not calls (least privilege)."""
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from ari_app.api.access import Access, ApiContext, Policy, Roles
+from ari_app.api.schemas import UserOut
+from ari_app.config import Config
+
+ADMINS: Roles = {"admin": "all"}
+REDACTED = "***"
+_SECRET_KEYS = frozenset({"password_hash", "pin_hash", "password", "token", "salt"})
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)[^@]*@")
+
+
+def _redact(value: Any, secret: bool = False) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"value", "env"}:  # a `Secret`: the variable's name may show
+            return {"value": REDACTED if value["value"] else "", "env": value["env"]}
+        return {k: _redact(v, k in _SECRET_KEYS) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, secret) for v in value]
+    if isinstance(value, str):
+        if secret and value:
+            return REDACTED
+        return _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", value)
+    return value
+
+
+def redacted_config(config: Config) -> dict[str, Any]:
+    """The configuration as JSON with hashes, secrets and URL passwords replaced by ***."""
+    dumped = _redact(config.model_dump(mode="json"))
+    assert isinstance(dumped, dict)
+    return dumped
+
+
+def admin_routes(ctx: ApiContext) -> APIRouter:
+    router = APIRouter(tags=["admin"], prefix="/admin")
+
+    show_config = Policy(ctx, "config.show", "config", ADMINS, audit="always")
+
+    @router.get("/config", response_model=dict[str, Any], **show_config.options())
+    async def get_config(access: Annotated[Access, Depends(show_config)]) -> dict[str, Any]:
+        with access.audited():
+            return redacted_config(ctx.config)
+
+    users = Policy(ctx, "user.list", "user", ADMINS)
+
+    @router.get("/users", response_model=list[UserOut], **users.options())
+    async def list_users(access: Annotated[Access, Depends(users)]) -> list[UserOut]:
+        return [
+            UserOut(name=u.name, role=u.role, agent_id=u.agent_id, team=u.team)
+            for u in ctx.config.users
+        ]
+
+    return router
