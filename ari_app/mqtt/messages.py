@@ -1,0 +1,111 @@
+"""Topics and JSON payloads of the live events (docs/mqtt.md), as pure functions.
+
+Every payload carries `"v": 1`; a consumer that sees another version knows the shape
+changed. Caller numbers are masked here, whatever the caller passes in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from ari_app.records.caller_number import mask
+
+VERSION = 1
+_SEGMENT = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+_EVENT = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+Scalar = str | int | float | bool | None
+
+
+class MessageError(ValueError):
+    """An event that cannot become a message (e.g. an id with `/`, `+` or `#`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    topic: str
+    payload: bytes
+    retain: bool
+    qos: int = 1
+
+
+def iso(at: datetime | float) -> str:
+    """UTC with milliseconds and a Z: `2026-11-23T08:00:00.000Z`."""
+    dt = at if isinstance(at, datetime) else datetime.fromtimestamp(at, UTC)
+    if dt.tzinfo is None:
+        raise MessageError("naive datetime")
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _segment(kind: str, value: str) -> str:
+    if not _SEGMENT.match(value):
+        raise MessageError(f"{kind} {value!r} cannot be a topic segment")
+    return value
+
+
+def _dump(body: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(body)
+
+
+def call_event(
+    site: str,
+    call_id: str,
+    event: str,
+    at: datetime | float,
+    *,
+    queue: str,
+    agent_id: str = "",
+    caller: str = "",
+    extra: Mapping[str, Scalar] | None = None,
+) -> Message:
+    """`hotline/{site}/calls/{call_id}/{event}`, not retained (a stream, not a state)."""
+    if not _EVENT.match(event):
+        raise MessageError(f"event {event!r} must be lower-case letters, digits, - or _")
+    topic = f"hotline/{_segment('site', site)}/calls/{_segment('call_id', call_id)}/{event}"
+    body: dict[str, Any] = {"v": VERSION, "site": site, "call_id": call_id, "event": event,
+                            "at": iso(at), "queue": queue}
+    if agent_id:
+        body["agent_id"] = agent_id
+    if caller:
+        body["caller"] = mask(caller)
+    for key, value in (extra or {}).items():
+        if key in body or key == "caller_number":
+            raise MessageError(f"extra field {key!r} is reserved")
+        body[key] = value
+    return Message(topic, _dump(body), retain=False)
+
+
+def agent_state(
+    site: str,
+    agent_id: str,
+    state: str,
+    at: datetime | float,
+    *,
+    reason: str = "",
+    call_id: str = "",
+) -> Message:
+    """`hotline/{site}/agents/{agent_id}/state`, retained: a new subscriber sees it."""
+    topic = f"hotline/{_segment('site', site)}/agents/{_segment('agent_id', agent_id)}/state"
+    body: dict[str, Any] = {"v": VERSION, "site": site, "agent_id": agent_id, "state": state,
+                            "reason": reason, "at": iso(at)}
+    if call_id:
+        body["call_id"] = call_id
+    return Message(topic, _dump(body), retain=True)
+
+
+def queue_stats(
+    site: str, queue: str, at: datetime | float, stats: Mapping[str, Scalar]
+) -> Message:
+    """`hotline/{site}/queues/{queue}/stats`, retained, refreshed every few seconds."""
+    topic = f"hotline/{_segment('site', site)}/queues/{_segment('queue', queue)}/stats"
+    body: dict[str, Any] = {"v": VERSION, "site": site, "queue": queue, "at": iso(at)}
+    for key, value in stats.items():
+        if key in body:
+            raise MessageError(f"stats field {key!r} is reserved")
+        body[key] = value
+    return Message(topic, _dump(body), retain=True)
