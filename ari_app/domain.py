@@ -1,0 +1,151 @@
+"""Domain events: the edges of a call's and an agent's life, for sinks outside call control.
+
+Sinks (SQL records, MQTT, the event journal, the recordings index) implement `EventSink`;
+the engine hands them these immutable values and never waits for them. `caller` fields are
+masked (last 4 digits at most); the full number travels only in `caller_number`
+(repr-hidden) for the records writer, which stores it full, masked or hashed per config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class AgentState(StrEnum):
+    LOGGED_OUT = "logged-out"
+    AVAILABLE = "available"
+    RINGING = "ringing"
+    TALKING = "talking"
+    WRAPUP = "wrap-up"
+    PAUSED = "paused"
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    VOICEMAIL = "voicemail"
+    CALLBACK = "callback"
+    CLOSED = "closed"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+
+
+class OfferResult(StrEnum):
+    ANSWERED = "answered"
+    RONA = "rona"
+    BUSY = "busy"
+    UNAVAILABLE = "unavailable"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateChanged:
+    agent_id: str
+    state: AgentState
+    previous: AgentState
+    at: float
+    reason: str = ""
+    call_id: str = ""
+    device: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferSummary:
+    """One attempt to reach an agent: how long the phone rang and how it ended."""
+
+    agent_id: str
+    channel_id: str
+    started_at: float
+    ringing_at: float | None
+    ended_at: float
+    rings: int
+    result: OfferResult
+
+    @property
+    def ring_seconds(self) -> float:
+        return 0.0 if self.ringing_at is None else max(0.0, self.ended_at - self.ringing_at)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingInfo:
+    """A finished call recording, for the recordings index (which adds path and checksum)."""
+
+    name: str
+    format: str
+    call_id: str
+    queue: str
+    agent_id: str
+    caller: str
+    started_at: float
+    ended_at: float
+    duration_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallSummary:
+    """A call from arrival to the end of the agent's wrap-up; times are epoch seconds."""
+
+    call_id: str
+    queue: str
+    caller: str
+    vip: bool
+    arrived_at: float
+    answered_at: float | None
+    bridged_at: float | None
+    ended_at: float
+    outcome: Outcome
+    hangup_by: str
+    overflow: str
+    wait_seconds: float
+    talk_seconds: float
+    hold_seconds: float
+    wrapup_seconds: float
+    agent_id: str
+    offers: tuple[OfferSummary, ...]
+    recording: str
+    queues_visited: tuple[str, ...]
+    caller_number: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    summary: CallSummary
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingReady:
+    recording: RecordingInfo
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequested:
+    """The caller asked to be called back (overflow action `callback`)."""
+
+    call_id: str
+    queue: str
+    caller: str
+    at: float
+    caller_number: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CallStateChanged:
+    """Live view: a call moved (queued, ringing, greeting, bridged, overflow, ended...)."""
+
+    call_id: str
+    queue: str
+    state: str
+    at: float
+    agent_id: str = ""
+    position: int = 0
+
+
+DomainEvent = AgentStateChanged | CallEnded | RecordingReady | CallbackRequested | CallStateChanged
+
+
+class EventSink(Protocol):
+    """Receives domain events. Must return at once (queue internally); may not raise."""
+
+    def publish(self, event: DomainEvent) -> None: ...
