@@ -1,0 +1,144 @@
+"""Simulator configuration: who the PBX is, which phones exist and how they behave.
+
+Defaults mirror the lab Asterisk the traces were recorded on (ari.conf `channelvars`,
+agents' phones PJSIP/agent1001..1004, 12345 -> Stasis(hotline,support)).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CHANNELVARS = ("HOTLINE_ROLE", "HOTLINE_CALL_ID", "HOTLINE_QUEUE", "HOTLINE_AGENT_ID")
+
+# 2026-11-22T23:14:00Z, the day the traces were recorded; events = base + loop time.
+DEFAULT_WALL_BASE = 1795389240.0
+
+
+class ConfigError(ValueError):
+    """The configuration file or options are not usable."""
+
+
+@dataclass
+class EndpointBehaviour:
+    """How a simulated SIP phone answers: after N s, never (None), busy or unreachable."""
+
+    answer_after: float | None = 2.0
+    busy: bool = False
+    unavailable: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "answer_after": self.answer_after,
+            "busy": self.busy,
+            "unavailable": self.unavailable,
+        }
+
+
+@dataclass(frozen=True)
+class DialplanEntry:
+    """`exten => NUMBER,n,Stasis(app,args...)` in `context`."""
+
+    app: str
+    args: tuple[str, ...]
+    context: str = "hotline-in"
+    priority: int = 2
+
+
+@dataclass
+class SimConfig:
+    users: dict[str, str] = field(default_factory=lambda: {"hotline": "hotline"})
+    channelvars: tuple[str, ...] = DEFAULT_CHANNELVARS
+    endpoints: dict[str, EndpointBehaviour] = field(
+        default_factory=lambda: {f"PJSIP/agent{n}": EndpointBehaviour() for n in range(1001, 1005)}
+    )
+    dialplan: dict[str, DialplanEntry] = field(
+        default_factory=lambda: {"12345": DialplanEntry("hotline", ("support",))}
+    )
+    # [agents] _1XXX => Stasis(hotline,transfer,${EXTEN}); used by phone transfers.
+    agents_context: str = "agents"
+    transfer_app: tuple[str, str] = ("hotline", "transfer")
+    trunk: str = "PJSIP/pstn"
+    trunk_host: str = "127.0.0.2"
+    recordings_dir: Path = field(default_factory=lambda: Path("recordings-sim"))
+    asterisk_id: str = "02:fc:00:00:00:01"
+    wall_base: float = DEFAULT_WALL_BASE
+    first_uniqueid_seq: int = 1
+    sound_durations: dict[str, float] = field(default_factory=dict)
+
+    def endpoint_key(self, tech: str, resource: str) -> str:
+        return f"{tech}/{resource}"
+
+
+def _behaviour(raw: Any, where: str) -> EndpointBehaviour:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a table")
+    after = raw.get("answer_after", 2.0)
+    if after is not None and (not isinstance(after, int | float) or after < 0):
+        raise ConfigError(f"{where}.answer_after: expected seconds >= 0 or absent")
+    if raw.get("never_answer"):
+        after = None
+    return EndpointBehaviour(
+        answer_after=None if after is None else float(after),
+        busy=bool(raw.get("busy", False)),
+        unavailable=bool(raw.get("unavailable", False)),
+    )
+
+
+def load_config(path: Path | None = None, **overrides: Any) -> SimConfig:
+    """Defaults, then a TOML file, then explicit overrides (from command-line options).
+
+    TOML layout::
+
+        channelvars = ["HOTLINE_ROLE", ...]
+        recordings_dir = "/tmp/rec"
+        [users]
+        hotline = "hotline"
+        [endpoints."PJSIP/agent1001"]
+        answer_after = 3        # omit / never_answer = true for "rings until cancelled"
+        busy = false
+        [dialplan.12345]
+        app = "hotline"
+        args = ["support"]
+    """
+    cfg = SimConfig()
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from exc
+        if "users" in raw:
+            cfg.users = {str(k): str(v) for k, v in dict(raw["users"]).items()}
+        if "channelvars" in raw:
+            cfg.channelvars = tuple(str(v) for v in raw["channelvars"])
+        if "endpoints" in raw:
+            cfg.endpoints = {
+                str(k): _behaviour(v, f"endpoints.{k}") for k, v in dict(raw["endpoints"]).items()
+            }
+        if "dialplan" in raw:
+            entries: dict[str, DialplanEntry] = {}
+            for number, entry in dict(raw["dialplan"]).items():
+                if not isinstance(entry, dict) or "app" not in entry:
+                    raise ConfigError(f"dialplan.{number}: needs app")
+                entries[str(number)] = DialplanEntry(
+                    str(entry["app"]),
+                    tuple(str(a) for a in entry.get("args", ())),
+                    str(entry.get("context", "hotline-in")),
+                )
+            cfg.dialplan = entries
+        if "recordings_dir" in raw:
+            cfg.recordings_dir = Path(str(raw["recordings_dir"]))
+        if "sound_durations" in raw:
+            cfg.sound_durations = {str(k): float(v) for k, v in raw["sound_durations"].items()}
+        for key in ("trunk", "asterisk_id", "agents_context"):
+            if key in raw:
+                setattr(cfg, key, str(raw[key]))
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(cfg, key, value)
+    for key in cfg.endpoints:
+        if "/" not in key:
+            raise ConfigError(f"endpoint {key!r}: expected TECH/resource")
+    return cfg
