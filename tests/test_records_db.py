@@ -299,3 +299,19 @@ async def test_database_errors_never_log_the_caller_number(
         await asyncio.wait_for(w.wait_idle(), 10)
     assert "refused" in caplog.text
     assert NUMBER not in caplog.text
+
+
+async def test_every_outcome_the_types_allow_the_schema_accepts(
+    migrated: Engine, tmp_path: Path
+) -> None:
+    from ari_app.records.types import OUTCOMES
+
+    registry = CollectorRegistry()
+    async with writer(migrated, tmp_path, registry=registry) as w:
+        for i, outcome in enumerate(OUTCOMES):
+            w.submit(call(i, outcome=outcome))
+        await asyncio.wait_for(w.wait_idle(), 10)
+    assert registry.get_sample_value("hotline_records_rejected_total") == 0
+    with migrated.connect() as conn:
+        stored = set(conn.execute(select(models.Call.outcome)).scalars())
+    assert stored == set(OUTCOMES)

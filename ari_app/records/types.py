@@ -13,13 +13,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Literal, Protocol
 
-Outcome = Literal["answered", "abandoned", "overflow", "closed", "transferred", "failed"]
+Outcome = Literal[
+    "answered", "abandoned", "overflow", "voicemail", "callback", "closed", "blocked",
+    "transferred", "failed",
+]
 OfferResult = Literal["answered", "rona", "busy", "unavailable", "cancelled", "failed"]
 TransferKind = Literal["blind", "attended", "phone"]
 TransferResult = Literal["completed", "failed", "cancelled"]
 
 OUTCOMES: tuple[Outcome, ...] = (
-    "answered", "abandoned", "overflow", "closed", "transferred", "failed",
+    "answered", "abandoned", "overflow", "voicemail", "callback", "closed", "blocked",
+    "transferred", "failed",
 )
 OFFER_RESULTS: tuple[OfferResult, ...] = (
     "answered", "rona", "busy", "unavailable", "cancelled", "failed",

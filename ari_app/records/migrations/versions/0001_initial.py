@@ -83,7 +83,8 @@ def upgrade() -> None:
             name=op.f("ck_calls_caller_number_storage"),
         ),
         sa.CheckConstraint(
-            "outcome IN ('answered', 'abandoned', 'overflow', 'closed', 'transferred', 'failed')",
+            "outcome IN ('answered', 'abandoned', 'overflow', 'voicemail', 'callback', 'closed',"
+            " 'blocked', 'transferred', 'failed')",
             name=op.f("ck_calls_outcome"),
         ),
         sa.PrimaryKeyConstraint("call_id", name=op.f("pk_calls")),
