@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from kpi.cadence import CadenceError
-from kpi.fold import KpiState, flush, keep_line
-from kpi.fold import apply as fold_apply
-from kpi.journal import JournalError, ReadStats, read_events
+from kpi.fold import KpiState, flush, replay_lines
+from kpi.journal import JournalError, ReadStats, read_lines
 from kpi.params import (
     DEFAULT_COUNTRY,
     DEFAULT_RINGS,
@@ -27,9 +26,12 @@ log = logging.getLogger(__name__)
 def replay_files(paths: Iterable[str | Path], stats: ReadStats | None = None) -> KpiState:
     """Read journals in order (plain or .gz), skip noise lines unparsed, fold, flush."""
     state = KpiState()
-    apply = fold_apply
-    for event in read_events(paths, stats, keep=keep_line):
-        apply(state, event)
+    st = stats if stats is not None else ReadStats()
+    lines, skipped, malformed = replay_lines(state, read_lines(paths, st))
+    st.lines += lines
+    st.skipped += skipped
+    st.malformed += malformed
+    st.events += lines - skipped - malformed
     flush(state)
     return state
 
@@ -104,8 +106,6 @@ def run_report(args: argparse.Namespace) -> int:
     render = {"json": render_json, "csv": render_csv, "table": render_table}[args.format]
     sys.stdout.write(render(report))
     notes = {k: v for k, v in sorted(state.counters.items()) if v}
-    if stats.malformed:
-        notes["malformed_lines"] = stats.malformed
     if notes:
         print("hotline kpi: " + ", ".join(f"{k}={v}" for k, v in notes.items()),
               file=sys.stderr)

@@ -18,9 +18,12 @@ Robustness, all counted in `state.counters` and never fatal:
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
+
+import orjson
 
 from ari_app.ari.timestamps import TimestampError, parse_ari_timestamp
 from kpi.facts import (
@@ -78,6 +81,14 @@ STALE_MS = 12 * 3600 * 1000
 NO_FACTS: list[Fact] = []
 
 
+def _type_at(line: bytes) -> int:
+    """Index of the top-level `"type"` key: first in Asterisk's own output, last when keys
+    are sorted (as in the recorded traces); both are found without scanning the line."""
+    if line.startswith(b'{"type"'):
+        return 1
+    return line.rfind(b'"type"')
+
+
 def keep_line(line: bytes) -> bool:
     """Cheap pre-parse filter for journal lines: False only for events the fold ignores.
 
@@ -85,7 +96,7 @@ def keep_line(line: bytes) -> bool:
     lines whose variable is not a HOTLINE_* one (BRIDGEPEER, RTPAUDIOQOS… are most of a
     journal). Anything it is unsure about is kept, so the parser and the fold judge it.
     """
-    i = line.find(b'"type"')
+    i = _type_at(line)
     if i < 0:
         return True
     j = line.find(b'"', i + 6)
@@ -94,7 +105,7 @@ def keep_line(line: bytes) -> bool:
         return True
     kind = line[j + 1:k]
     if kind == b"ChannelVarset":
-        v = line.find(b'"variable"')
+        v = line.rfind(b'"variable"')
         return v < 0 or b'"HOTLINE_' in line[v + 10:v + 24]
     return kind not in _NOISE_TYPE_BYTES
 
@@ -165,8 +176,8 @@ class KpiState:
     talking: dict[str, Channel] = field(default_factory=dict)  # answered agent legs, not ended
     agents: dict[str, AgentStatus] = field(default_factory=dict)
     last_call: dict[str, tuple[str, int]] = field(default_factory=dict)  # agent -> call
-    ended: dict[str, int] = field(default_factory=dict)  # destroyed channel ids (bounded)
-    recent: dict[tuple[Any, ...], None] = field(default_factory=dict)
+    ended: OrderedDict[str, int] = field(default_factory=OrderedDict)  # bounded
+    recent: OrderedDict[Any, None] = field(default_factory=OrderedDict)
     ts_cache: dict[str, int] = field(default_factory=dict)
     buffer: list[tuple[int, int, str, Event]] = field(default_factory=list)
     seq: int = 0
@@ -174,35 +185,45 @@ class KpiState:
     out: list[Fact] = field(default_factory=list)
 
 
+def _is_map(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _count(state: KpiState, name: str) -> None:
     state.counters[name] = state.counters.get(name, 0) + 1
 
 
 def _ms(state: KpiState, text: Any) -> int | None:
+    """Epoch ms of an ARI timestamp; the whole second is cached (events share seconds)."""
+    if type(text) is not str:
+        return None
     cache = state.ts_cache
-    ms = cache.get(text)
-    if ms is None:
-        if type(text) is not str:
-            return None
-        try:
-            ms = round(parse_ari_timestamp(text) * 1000)
-        except TimestampError:
-            return None
+    if len(text) == 28 and text[19] == "." and text[23:] == "+0000":
+        second = text[:19]
+        base = cache.get(second)
+        millis = text[20:23]
+        if base is not None and millis.isdigit():
+            return base + int(millis)
+    try:
+        ms = round(parse_ari_timestamp(text) * 1000)
+    except TimestampError:
+        return None
+    if len(text) == 28 and text[23:] == "+0000":
         if len(cache) >= _TS_CACHE:
             cache.clear()
-        cache[text] = ms
+        cache[text[:19]] = ms - ms % 1000
     return ms
 
 
 def _dedupe_key(kind: str, event: Event) -> tuple[Any, ...]:
     snap = event.get("channel") or event.get("peer")
-    cid = snap.get("id") if isinstance(snap, Mapping) else None
+    cid = snap.get("id") if _is_map(snap) else None
     if kind == "ChannelVarset":
         extra: Any = (event.get("variable"), event.get("value"))
     elif kind == "Dial":
         extra = event.get("dialstatus")
     elif kind == "ChannelStateChange":
-        extra = snap.get("state") if isinstance(snap, Mapping) else None
+        extra = snap.get("state") if _is_map(snap) else None
     elif kind == "ChannelHangupRequest":
         extra = (event.get("cause"), event.get("soft"))
     elif kind.startswith("Hotline"):
@@ -212,36 +233,51 @@ def _dedupe_key(kind: str, event: Event) -> tuple[Any, ...]:
     return (kind, event.get("timestamp"), cid, extra)
 
 
-def apply(state: KpiState, event: Event) -> list[Fact]:
-    """Fold one event; returns the facts concluded (possibly from earlier buffered events)."""
+def _kind(state: KpiState, event: Event) -> str | None:
+    """The event's type if the fold handles it; counts what it cannot use."""
     kind = event.get("type")
     if type(kind) is not str:
         _count(state, "not_event")
-        return NO_FACTS
+        return None
     if kind not in RELEVANT_TYPES:
         if kind.startswith("Hotline"):
-            pass
-        elif kind in ARI_EVENT_TYPES:
-            return NO_FACTS
-        else:
+            return kind
+        if kind not in ARI_EVENT_TYPES:
             _count(state, "unknown_type")
-            return NO_FACTS
+        return None
     if kind == "ChannelVarset":
         var = event.get("variable")
         if type(var) is not str or not var.startswith("HOTLINE_"):
-            return NO_FACTS
+            return None
+    return kind
+
+
+def _seen(state: KpiState, key: Any) -> bool:
+    """True (and counted) if `key` was among the recent events: a replayed duplicate."""
+    recent = state.recent
+    if key in recent:
+        _count(state, "duplicates")
+        return True
+    recent[key] = None
+    if len(recent) > _RECENT_KEYS:
+        recent.popitem(last=False)
+    return False
+
+
+def apply(state: KpiState, event: Event) -> list[Fact]:
+    """Fold one event; returns the facts concluded (possibly from earlier buffered events)."""
+    kind = _kind(state, event)
+    if kind is None or _seen(state, _dedupe_key(kind, event)):
+        return NO_FACTS
+    return _push(state, kind, event)
+
+
+def _push(state: KpiState, kind: str, event: Event) -> list[Fact]:
+    """Time-order events through the reorder buffer and handle those old enough."""
     ms = _ms(state, event.get("timestamp"))
     if ms is None:
         _count(state, "bad_timestamp")
         return NO_FACTS
-    key = _dedupe_key(kind, event)
-    recent = state.recent
-    if key in recent:
-        _count(state, "duplicates")
-        return NO_FACTS
-    recent[key] = None
-    if len(recent) > _RECENT_KEYS:
-        del recent[next(iter(recent))]
     if ms < state.max_ms:
         _count(state, "out_of_order")
         if ms < state.max_ms - state.reorder_ms:
@@ -251,12 +287,16 @@ def apply(state: KpiState, event: Event) -> list[Fact]:
     state.seq += 1
     if state.seq % _PRUNE_EVERY == 0:
         prune(state)
-    heapq.heappush(state.buffer, (ms, state.seq, kind, event))
-    horizon = state.max_ms - state.reorder_ms
     buffer = state.buffer
-    while buffer and buffer[0][0] <= horizon:
+    heapq.heappush(buffer, (ms, state.seq, kind, event))
+    horizon = state.max_ms - state.reorder_ms
+    while buffer[0][0] <= horizon:
         ems, _, ekind, ev = heapq.heappop(buffer)
         _handle(state, ems, ekind, ev)
+        if not buffer:
+            break
+    if not state.out:
+        return NO_FACTS
     return _take(state)
 
 
@@ -276,6 +316,51 @@ def replay(events: Iterable[Event], state: KpiState | None = None) -> KpiState:
         apply(st, event)
     flush(st)
     return st
+
+
+def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int]:
+    """The offline hot path: filter, parse and fold raw journal lines (no flush).
+
+    Same decisions as `keep_line` + `orjson.loads` + `apply`, inlined because a journal
+    holds millions of lines. Returns (lines, skipped unparsed, malformed); malformed lines
+    are also counted in `state.counters["malformed_lines"]`.
+    """
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    noise = _NOISE_TYPE_BYTES
+    n = skipped = malformed = 0
+    for line in lines:
+        n += 1
+        i = 1 if line.startswith(b'{"type"') else line.rfind(b'"type"')
+        if i >= 0:
+            j = line.find(b'"', i + 6)
+            k = line.find(b'"', j + 1)
+            if j >= 0 and k >= 0:
+                raw_kind = line[j + 1:k]
+                if raw_kind == b"ChannelVarset":
+                    v = line.rfind(b'"variable"')
+                    if v >= 0 and b'"HOTLINE_' not in line[v + 10:v + 24]:
+                        skipped += 1
+                        continue
+                elif raw_kind in noise:
+                    skipped += 1
+                    continue
+        try:
+            event = loads(line)
+        except decode_error:
+            if line.strip():
+                malformed += 1
+            continue
+        if type(event) is not dict:
+            malformed += 1
+            continue
+        kind = _kind(state, event)
+        if kind is None or _seen(state, line):  # reconnect duplicates are identical lines
+            continue
+        _push(state, kind, event)
+    if malformed:
+        state.counters["malformed_lines"] = state.counters.get("malformed_lines", 0) + malformed
+    return n, skipped, malformed
 
 
 def _take(state: KpiState) -> list[Fact]:
@@ -334,7 +419,7 @@ def _handle(state: KpiState, ms: int, kind: str, event: Event) -> None:
         state.talking.pop(ch.id, None)
         state.ended[ch.id] = ms
         if len(state.ended) > _RECENT_ENDED:
-            del state.ended[next(iter(state.ended))]
+            state.ended.popitem(last=False)
     elif kind == "ChannelHold":
         if ch.hold_since is None:
             ch.hold_since = ms
@@ -357,7 +442,7 @@ def _set_var(ch: Channel, name: Any, value: Any) -> None:
 
 def _channel(state: KpiState, snap: Any, ms: int, kind: str) -> Channel | None:
     """The channel an event is about, its HOTLINE_* vars refreshed from the snapshot."""
-    if not isinstance(snap, Mapping):
+    if not _is_map(snap):
         _count(state, "no_channel")
         return None
     cid = snap.get("id")
@@ -378,7 +463,7 @@ def _channel(state: KpiState, snap: Any, ms: int, kind: str) -> Channel | None:
             ch.orphan = True
             _count(state, "never_started")
     cvars = snap.get("channelvars")
-    if ms >= ch.vars_ms and isinstance(cvars, Mapping):
+    if ms >= ch.vars_ms and _is_map(cvars):
         role = cvars.get("HOTLINE_ROLE")
         if role is not None:
             ch.vars_ms = ms
@@ -562,7 +647,7 @@ def _cut(state: KpiState, ch: Channel | None, ms: int) -> None:
 
 
 def _snap_channel(state: KpiState, snap: Any) -> Channel | None:
-    if isinstance(snap, Mapping):
+    if _is_map(snap):
         cid = snap.get("id")
         if type(cid) is str:
             return state.channels.get(cid)
@@ -590,7 +675,7 @@ def _transfer(state: KpiState, ms: int, kind: str, event: Event) -> None:
         if event.get("state") != "channel_answered":
             return
         referred = event.get("referred_by")
-        if not isinstance(referred, Mapping):
+        if not _is_map(referred):
             return
         source = _snap_channel(state, referred.get("source_channel"))
         _cut(state, source, ms)
