@@ -16,6 +16,7 @@ different threads.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 from collections.abc import Iterable
@@ -410,7 +411,8 @@ async def replay(sim: Simulator, trace_path: Path, app: str = "hotline",
         sim.set_endpoint(endpoint, behaviour)
     ids: dict[str, str] = {}
     collector = _Collector()
-    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth(*auth)) as http:
+    token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    async with aiohttp.ClientSession(headers={"Authorization": f"Basic {token}"}) as http:
         ws = await http.ws_connect(f"{sim.base_url}/ari/events?app={app}")
         reader = asyncio.create_task(collector.read(ws))
         try:
