@@ -22,6 +22,7 @@ MEDIA_SCHEMES = ("sound:", "digits:", "number:", "recording:", "tone:", "charact
 PLACEHOLDERS = frozenset({"agent_id", "agent_name", "queue", "organisation"})
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_ENDPOINT_RE = re.compile(r"^[A-Za-z]+/[^/\s]+(/[^\s]+)?$")
 _SPAN_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 Role = Literal["agent", "team_lead", "supervisor", "admin"]
@@ -159,7 +160,7 @@ class Hours(_Strict):
     def _spans(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         for day, spans in v.items():
             if day not in _WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r}; use {', '.join(_WEEKDAYS)}")
+                raise ValueError(f"unknown weekday {day!r} (use {', '.join(_WEEKDAYS)})")
             for span in spans:
                 m = _SPAN_RE.match(span)
                 if not m or (m[1], m[2]) >= (m[3], m[4]):
@@ -223,11 +224,18 @@ class QueueSettings(_Strict):
 class AgentSettings(_Strict):
     id: Annotated[str, Field(pattern=r"^[0-9A-Za-z]{1,16}$")]
     name: str = ""
-    endpoint: Annotated[str, Field(pattern=r"^[A-Za-z]+/[^/\s]+(/[^\s]+)?$")]
+    endpoint: str
     pin_hash: str = Field(default="", repr=False)
     skills: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(default_factory=dict)
     queues: tuple[str, ...] = ()
     team: str = ""
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str) -> str:
+        if not _ENDPOINT_RE.match(v):
+            raise ValueError(f"{v!r} is not a dialable endpoint like PJSIP/agent1001")
+        return v
 
     @field_validator("pin_hash")
     @classmethod
