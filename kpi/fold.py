@@ -328,6 +328,8 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     noise = _NOISE_TYPE_BYTES
+    relevant = RELEVANT_TYPES
+    recent = state.recent
     n = skipped = malformed = 0
     for line in lines:
         n += 1
@@ -354,9 +356,19 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
         if type(event) is not dict:
             malformed += 1
             continue
-        kind = _kind(state, event)
-        if kind is None or _seen(state, line):  # reconnect duplicates are identical lines
+        kind = event.get("type")
+        if type(kind) is not str or kind not in relevant or (
+            kind == "ChannelVarset" and not str(event.get("variable")).startswith("HOTLINE_")
+        ):
+            kind = _kind(state, event)  # counts what it rejects; keeps Hotline* events
+            if kind is None:
+                continue
+        if line in recent:  # a reconnect replays identical lines
+            _count(state, "duplicates")
             continue
+        recent[line] = None
+        if len(recent) > _RECENT_KEYS:
+            recent.popitem(last=False)
         _push(state, kind, event)
     if malformed:
         state.counters["malformed_lines"] = state.counters.get("malformed_lines", 0) + malformed
@@ -378,32 +390,35 @@ def _take(state: KpiState) -> list[Fact]:
 _FIRST_AT_END = frozenset({"ChannelHangupRequest", "ChannelDestroyed"})
 
 
+_CHANNEL_EVENTS = frozenset({
+    "ChannelVarset", "ChannelHangupRequest", "StasisStart", "ChannelDestroyed",
+    "ChannelStateChange", "ChannelHold", "ChannelUnhold",
+})
+
+
 def _handle(state: KpiState, ms: int, kind: str, event: Event) -> None:
-    if kind.startswith("Hotline"):
-        _hotline(state, ms, kind, event)
-        return
-    if kind == "Dial":
-        ch = _channel(state, event.get("peer"), ms, kind)
-        if ch is not None:
-            _dial(state, ch, ms, event.get("dialstatus"))
-        return
-    if kind in ("BridgeBlindTransfer", "BridgeAttendedTransfer", "ChannelTransfer"):
-        _transfer(state, ms, kind, event)
+    if kind not in _CHANNEL_EVENTS:
+        if kind == "Dial":
+            ch = _channel(state, event.get("peer"), ms, kind)
+            if ch is not None:
+                _dial(state, ch, ms, event.get("dialstatus"))
+        elif kind.startswith("Hotline"):
+            _hotline(state, ms, kind, event)
+        else:
+            _transfer(state, ms, kind, event)
         return
     ch = _channel(state, event.get("channel"), ms, kind)
     if ch is None:
         return
-    if kind == "ChannelStateChange":
-        snap_state = event["channel"].get("state")
-        if snap_state == "Ringing":
-            _ringing(state, ch, ms)
-        elif snap_state == "Up":
-            _up(state, ch, ms)
-    elif kind == "ChannelVarset":
+    if kind == "ChannelVarset":
         if ms >= ch.vars_ms:
-            _set_var(ch, event.get("variable"), event.get("value"))
+            name = event.get("variable")
+            _set_var(ch, name, event.get("value"))
             ch.vars_ms = ms
-            _roles_changed(state, ch)
+            if name == "HOTLINE_ROLE" or name == "HOTLINE_CALL_ID":
+                _roles_changed(state, ch)
+    elif kind == "ChannelHangupRequest":
+        _ended(state, ch, ms, event.get("cause"))
     elif kind == "StasisStart":
         if ch.started_ms is None or ms < ch.started_ms:
             ch.started_ms = ms
@@ -411,8 +426,6 @@ def _handle(state: KpiState, ms: int, kind: str, event: Event) -> None:
             if call is not None and call.arrived_ms is None and not call.resolved:
                 call.arrived_ms = ms
                 state.waiting[ch.id] = call
-    elif kind == "ChannelHangupRequest":
-        _ended(state, ch, ms, event.get("cause"))
     elif kind == "ChannelDestroyed":
         _ended(state, ch, ms, event.get("cause"))
         state.channels.pop(ch.id, None)
@@ -420,6 +433,12 @@ def _handle(state: KpiState, ms: int, kind: str, event: Event) -> None:
         state.ended[ch.id] = ms
         if len(state.ended) > _RECENT_ENDED:
             state.ended.popitem(last=False)
+    elif kind == "ChannelStateChange":
+        snap_state = event["channel"].get("state")
+        if snap_state == "Ringing":
+            _ringing(state, ch, ms)
+        elif snap_state == "Up":
+            _up(state, ch, ms)
     elif kind == "ChannelHold":
         if ch.hold_since is None:
             ch.hold_since = ms
