@@ -60,7 +60,10 @@ async def test_agent_ring_answer_differs_only_by_the_ringing_race(sim: Simulator
     assert report.matched == report.trace_events - 2
     assert [m.split()[:2] for m in report.mismatches] == [
         ["#0", "ChannelStateChange"], ["#1", "Dial"]]
-    assert not (report.missing or report.timing or report.rest or report.extra)
+    assert not (report.missing)
+    assert not (report.timing)
+    assert not (report.rest)
+    assert not (report.extra)
 
 
 @pytest.mark.looptime
@@ -83,7 +86,8 @@ def test_events_a_request_causes_are_found_before_its_line() -> None:
 def test_plan_reads_callers_and_think_time_off_the_trace() -> None:
     actions = plan(load_trace(TRACES / "caller_abandon_while_ringing.jsonl"))
     call = actions[0]
-    assert call.kind == "call" and call.talk is None
+    assert call.kind == "call"
+    assert call.talk is None
     assert call.patience == pytest.approx(5.011, abs=0.002)
     requests = [a for a in actions if a.kind == "request"]
     assert requests[-1].item["method"] == "DELETE"
