@@ -31,7 +31,7 @@ class Rig:
             body = json.loads(text) if text and resp.content_type == "application/json" else text
             return resp.status, body
 
-    async def next_event(self, etype: str, timeout: float = 120.0) -> dict[str, Any]:
+    async def next_event(self, etype: str, within: float = 120.0) -> dict[str, Any]:
         async def find() -> dict[str, Any]:
             while True:
                 msg = await self.ws.receive()
@@ -40,7 +40,7 @@ class Rig:
                 self.events.append(event)
                 if event["type"] == etype:
                     return event
-        return await asyncio.wait_for(find(), timeout)
+        return await asyncio.wait_for(find(), within)
 
 
 @pytest.fixture
