@@ -80,6 +80,7 @@ class Call:
     answered_at: float | None = None
     bridged_at: float | None = None
     talk_ended_at: float | None = None
+    overflow_at: float | None = None
     ended_at: float | None = None
     outcome: Outcome | None = None
     hangup_by: str = ""
@@ -122,7 +123,11 @@ class Call:
 
     def summary(self) -> CallSummary:
         ended = self.ended_at if self.ended_at is not None else self.arrived_at
-        waited_until = self.answered_at if self.answered_at is not None else ended
+        waited_until = ended
+        if self.answered_at is not None:
+            waited_until = self.answered_at
+        elif self.overflow_at is not None:
+            waited_until = self.overflow_at
         talk_end = self.talk_ended_at if self.talk_ended_at is not None else ended
         wrapup = 0.0
         if self.wrapup_started is not None and self.wrapup_ended is not None:

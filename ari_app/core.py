@@ -766,6 +766,7 @@ class Switchboard:
         cid = call.call_id
         self._stop_queue_audio(call)
         call.state = CallState.OVERFLOW
+        call.overflow_at = now
         call.outcome = outcome
         call.after_prompt = then
         if not call.answered_mode:

@@ -1,0 +1,250 @@
+"""The asyncio shell around the call-flow core: events in, requests out, timers on the loop.
+
+`Engine.on_event` feeds one ARI event to `Switchboard` and executes what comes back:
+ARI commands go to a per-call lane (one call's requests stay in order — create before
+dial, answer before play — while calls run concurrently; a lane and its task exist only
+while it has work), timers become `loop.call_later` handles, domain events go to the sinks
+(which must not block; a sink that raises is logged and counted, never fatal). A failed
+request is fed back to the core (`on_failure`) with its HTTP status (0: no answer).
+
+Time comes from the event loop (`loop.time()` plus a wall-clock base), so tests and the
+bench fast-forward it with looptime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ari_app.ari.errors import AriConnectionError, AriHttpError
+from ari_app.commands import (
+    AriCommand,
+    AriRequest,
+    CancelTimer,
+    Command,
+    Publish,
+    StartTimer,
+    TimerKey,
+    call_key,
+)
+from ari_app.config import Config
+from ari_app.core import Limits, RingPeriod, Switchboard
+from ari_app.domain import EventSink
+from ari_app.hours import is_open
+
+log = logging.getLogger(__name__)
+
+
+class AriTransport(Protocol):
+    """What the engine needs from the ARI client (`ari_app.ari.client.AriClient` fits)."""
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any: ...
+
+
+@dataclass
+class EngineStats:
+    events: int = 0
+    requests: int = 0
+    request_errors: int = 0
+    sink_errors: int = 0
+    timers_fired: int = 0
+    reaction_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
+
+
+def ring_period_from_config(config: Config) -> RingPeriod:
+    """Ring cadence period per country, from the configured indications.conf (or shipped)."""
+    from kpi.cadence import ring_period_seconds
+
+    path = config.ringing.indications_file
+
+    def period(country: str) -> float:
+        return ring_period_seconds(country, path)
+
+    return period
+
+
+class Engine:
+    def __init__(
+        self,
+        config: Config,
+        ari: AriTransport,
+        *,
+        sinks: Sequence[EventSink] = (),
+        clock: Callable[[], float] | None = None,
+        ring_period: RingPeriod | None = None,
+        limits: Limits | None = None,
+        request_log: list[AriRequest] | None = None,
+    ) -> None:
+        self.config = config
+        self.core = Switchboard(
+            config,
+            ring_period=ring_period or ring_period_from_config(config),
+            is_open=is_open,
+            limits=limits or Limits(),
+        )
+        self.ari = ari
+        self.sinks = list(sinks)
+        self.stats = EngineStats()
+        self.request_log = request_log
+        self._clock = clock
+        self._wall_base: float | None = None
+        self._timers: dict[TimerKey, asyncio.TimerHandle] = {}
+        self._lanes: dict[str, deque[tuple[AriCommand, float]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # ------------------------------------------------------------------ clock
+
+    def now(self) -> float:
+        """Epoch seconds on the loop's clock (fast-forwarded under looptime)."""
+        if self._clock is not None:
+            return self._clock()
+        loop = asyncio.get_running_loop()
+        if self._wall_base is None:
+            self._wall_base = time.time() - loop.time()
+        return self._wall_base + loop.time()
+
+    # ------------------------------------------------------------------ inputs
+
+    async def on_event(self, event: Mapping[str, Any]) -> None:
+        """For `SupervisedConnection(on_event=...)`."""
+        self.handle_event(event)
+
+    def handle_event(self, event: Mapping[str, Any]) -> None:
+        t0 = time.perf_counter()
+        self.stats.events += 1
+        self._execute(self.core.on_event(event, self.now()), t0)
+
+    async def on_reconcile(self, snapshot: Any) -> None:
+        """For `SupervisedConnection(on_reconcile=...)`: catch up after a (re)connect."""
+        channels = snapshot.app_channels()
+        bridges = [b["id"] for b in snapshot.app_bridges()]
+        self.reconcile(channels, bridges)
+
+    def reconcile(self, channels: Iterable[Mapping[str, Any]], bridge_ids: Iterable[str]) -> None:
+        self._execute(self.core.reconcile(channels, bridge_ids, self.now()), time.perf_counter())
+
+    # agent actions: raise ari_app.agents.AgentError when refused
+    def login(self, agent_id: str, pin: str, device: str) -> None:
+        self._execute(self.core.login(agent_id, pin, device, self.now()), time.perf_counter())
+
+    def logout(self, agent_id: str) -> None:
+        self._execute(self.core.logout(agent_id, self.now()), time.perf_counter())
+
+    def pause(self, agent_id: str, reason: str) -> None:
+        self._execute(self.core.pause(agent_id, reason, self.now()), time.perf_counter())
+
+    def unpause(self, agent_id: str) -> None:
+        self._execute(self.core.unpause(agent_id, self.now()), time.perf_counter())
+
+    def end_wrapup(self, agent_id: str) -> None:
+        self._execute(self.core.end_wrapup(agent_id, self.now()), time.perf_counter())
+
+    # ------------------------------------------------------------------ outputs
+
+    def _execute(self, commands: list[Command], t0: float) -> None:
+        first = True
+        for command in commands:
+            if isinstance(command, StartTimer):
+                old = self._timers.pop(command.key, None)
+                if old is not None:
+                    old.cancel()
+                self._timers[command.key] = asyncio.get_running_loop().call_later(
+                    command.seconds, self._fire, command.key
+                )
+            elif isinstance(command, CancelTimer):
+                handle = self._timers.pop(command.key, None)
+                if handle is not None:
+                    handle.cancel()
+            elif isinstance(command, Publish):
+                for sink in self.sinks:
+                    try:
+                        sink.publish(command.event)
+                    except Exception:
+                        self.stats.sink_errors += 1
+                        log.exception("sink %s failed", type(sink).__name__)
+            else:
+                self._enqueue(command, t0 if first else 0.0)
+                first = False
+
+    def _enqueue(self, command: AriCommand, t0: float) -> None:
+        key = call_key(command)
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = deque()
+            task = asyncio.get_running_loop().create_task(self._drain(key, lane))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            self._idle.clear()
+        lane.append((command, t0))
+
+    async def _drain(self, key: str, lane: deque[tuple[AriCommand, float]]) -> None:
+        try:
+            while lane:
+                command, t0 = lane.popleft()
+                await self._send(command, t0)
+        finally:
+            self._lanes.pop(key, None)
+            if not self._lanes:
+                self._idle.set()
+
+    async def _send(self, command: AriCommand, t0: float) -> None:
+        req = command.request()
+        if t0:
+            self.stats.reaction_seconds.append(time.perf_counter() - t0)
+        if self.request_log is not None:
+            self.request_log.append(req)
+        self.stats.requests += 1
+        status: int | None = None
+        try:
+            await self.ari.request(req.method, req.path, params=req.params or None, body=req.body)
+        except AriHttpError as exc:
+            status = exc.status
+        except AriConnectionError:
+            status = 0
+        except Exception:
+            log.exception("ARI request %s %s failed", req.method, req.path)
+            status = 0
+        if status is not None:
+            self.stats.request_errors += 1
+            log.info("ARI %s %s -> %s", req.method, req.path, status or "no answer")
+            self._execute(self.core.on_failure(command, status, self.now()), 0.0)
+
+    def _fire(self, key: TimerKey) -> None:
+        self._timers.pop(key, None)
+        self.stats.timers_fired += 1
+        t0 = time.perf_counter()
+        self._execute(self.core.on_timer(key, self.now()), t0)
+
+    # ------------------------------------------------------------------ lifetime
+
+    async def quiesce(self) -> None:
+        """Until every queued request has been sent and answered."""
+        while not self._idle.is_set():
+            await self._idle.wait()
+            await asyncio.sleep(0)
+
+    async def close(self) -> None:
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def live_calls(self) -> int:
+        return len(self.core.calls)
