@@ -13,7 +13,9 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-COMMANDS: tuple[str, ...] = ("ari_app.config", "ari_app.agi.cli", "ari_app.records.cli", "kpi.cli")
+COMMANDS: tuple[str, ...] = (
+    "ari_app.config", "ari_app.agi.cli", "ari_app.records.cli", "kpi.cli", "pbxsim.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

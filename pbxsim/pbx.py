@@ -90,7 +90,7 @@ class Pbx:
         self._recorder_seq = 1
         self._local_seq = 1
         self._ids = 0
-        self.started = self.wall()
+        self.started = config.wall_base
 
     # ------------------------------------------------------------------ basics
     def wall(self) -> float:
