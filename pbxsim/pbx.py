@@ -166,8 +166,7 @@ class Pbx:
         )
         self.channels[ch.id] = ch
         self.stats.channels_created += 1
-        live = sum(1 for c in self.channels.values() if not c.gone)
-        self.stats.peak_channels = max(self.stats.peak_channels, live)
+        self.stats.peak_channels = max(self.stats.peak_channels, len(self.channels))
         return ch
 
     def _sip_callid(self) -> str:
