@@ -63,8 +63,13 @@ def make_config() -> Config:
             "mqtt": {"password": {"env": "MQTT_PASSWORD"}},
             "queues": [{"name": "support", "numbers": ["12345"]}, {"name": "billing"}],
             "agents": [
-                {"id": "1001", "endpoint": "PJSIP/1001", "team": "red", "pin_hash": _h("1234"),
-                 "queues": ["support"]},
+                {
+                    "id": "1001",
+                    "endpoint": "PJSIP/1001",
+                    "team": "red",
+                    "pin_hash": _h("1234"),
+                    "queues": ["support"],
+                },
                 {"id": "1002", "endpoint": "PJSIP/1002", "team": "red", "pin_hash": _h("2345")},
                 {"id": "2001", "endpoint": "PJSIP/2001", "team": "blue", "pin_hash": _h("3456")},
             ],
@@ -73,14 +78,27 @@ def make_config() -> Config:
                 {"name": "legal", "target": "PJSIP/trunk/81234567"},
             ],
             "users": [
-                {"name": "ann", "password_hash": _h("ann-pw"), "role": "agent",
-                 "agent_id": "1001", "team": "red"},
-                {"name": "bob", "password_hash": _h("bob-pw"), "role": "agent",
-                 "agent_id": "2001", "team": "blue"},
-                {"name": "tina", "password_hash": _h("tina-pw"), "role": "team_lead",
-                 "team": "red"},
-                {"name": "tom", "password_hash": _h("tom-pw"), "role": "team_lead",
-                 "team": "blue"},
+                {
+                    "name": "ann",
+                    "password_hash": _h("ann-pw"),
+                    "role": "agent",
+                    "agent_id": "1001",
+                    "team": "red",
+                },
+                {
+                    "name": "bob",
+                    "password_hash": _h("bob-pw"),
+                    "role": "agent",
+                    "agent_id": "2001",
+                    "team": "blue",
+                },
+                {
+                    "name": "tina",
+                    "password_hash": _h("tina-pw"),
+                    "role": "team_lead",
+                    "team": "red",
+                },
+                {"name": "tom", "password_hash": _h("tom-pw"), "role": "team_lead", "team": "blue"},
                 {"name": "sue", "password_hash": _h("sue-pw"), "role": "supervisor"},
                 {"name": "adam", "password_hash": _h("adam-pw"), "role": "admin"},
             ],
@@ -121,6 +139,9 @@ class FakeControl:
     def __init__(self, config: Config, clock: FakeClock) -> None:
         self.config = config
         self.clock = clock
+        self.reset()
+
+    def reset(self) -> None:
         self.agent_info = {
             "1001": AgentInfo("1001", "Ann", "red", "on_call", device="PJSIP/1001", call_id="c1"),
             "1002": AgentInfo("1002", "Al", "red", "logged_out"),
@@ -334,10 +355,18 @@ async def call_app(
         raw_headers.append((b"content-type", b"application/json"))
     path_only, _, query = path.partition("?")
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "scheme": "http", "path": path_only, "raw_path": path_only.encode(),
-        "query_string": query.encode(), "root_path": "", "headers": raw_headers,
-        "client": (client, 50000), "server": ("testserver", 80),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path_only,
+        "raw_path": path_only.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": raw_headers,
+        "client": (client, 50000),
+        "server": ("testserver", 80),
     }
     sent = False
     out: dict[str, Any] = {"body": b""}

@@ -35,7 +35,10 @@ KNOWN = {
     "name": ("rec-c1", "rec-none"),
 }
 PATTERNS = {
-    "agent_id": AGENT_ID, "call_id": CALL_ID, "session_id": SESSION_ID, "name": RECORDING_NAME,
+    "agent_id": AGENT_ID,
+    "call_id": CALL_ID,
+    "session_id": SESSION_ID,
+    "name": RECORDING_NAME,
 }
 
 

@@ -237,8 +237,10 @@ class Policy:
         if kind == "monitor":
             return f"monitoring session {object_id} is not yours"
         if scope == "self":
-            return f"{kind} {object_id} is not yours" if kind != "agent" else (
-                f"you may only act as your own agent, not {object_id}"
+            return (
+                f"{kind} {object_id} is not yours"
+                if kind != "agent"
+                else (f"you may only act as your own agent, not {object_id}")
             )
         return f"{kind} {object_id} is not in your team"
 

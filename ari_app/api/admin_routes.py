@@ -2,9 +2,10 @@
 Admins see configuration, not calls (least privilege)."""
 
 import re
+from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends, FastAPI
 
 from ari_app.api.access import Access, ApiContext, Policy, Roles
 from ari_app.api.schemas import UserOut
@@ -37,23 +38,21 @@ def redacted_config(config: Config) -> dict[str, Any]:
     return dumped
 
 
-def admin_routes(ctx: ApiContext) -> APIRouter:
-    router = APIRouter(tags=["admin"], prefix="/admin")
+def admin_routes(ctx: ApiContext, app: FastAPI) -> None:
+    tags: list[str | Enum] = ["admin"]
 
     show_config = Policy(ctx, "config.show", "config", ADMINS, audit="always")
 
-    @router.get("/config", response_model=dict[str, Any], **show_config.options())
+    @app.get("/admin/config", tags=tags, response_model=dict[str, Any], **show_config.options())
     async def get_config(access: Annotated[Access, Depends(show_config)]) -> dict[str, Any]:
         with access.audited():
             return redacted_config(ctx.config)
 
     users = Policy(ctx, "user.list", "user", ADMINS)
 
-    @router.get("/users", response_model=list[UserOut], **users.options())
+    @app.get("/admin/users", tags=tags, response_model=list[UserOut], **users.options())
     async def list_users(access: Annotated[Access, Depends(users)]) -> list[UserOut]:
         return [
             UserOut(name=u.name, role=u.role, agent_id=u.agent_id, team=u.team)
             for u in ctx.config.users
         ]
-
-    return router

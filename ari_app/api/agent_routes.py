@@ -2,9 +2,10 @@
 also reachable by the agent's team lead and by supervisors (not login: an agent id is
 never lent, so only the agent's own user logs it in, with its PIN)."""
 
+from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, FastAPI, Request
 
 from ari_app.api.access import OWN_TEAM_ALL, Access, ApiContext, Policy
 from ari_app.api.control import AgentInfo, Forbidden
@@ -12,20 +13,20 @@ from ari_app.api.errors import ApiError
 from ari_app.api.schemas import AgentIdPath, LoginIn, PauseIn
 
 
-def agent_routes(ctx: ApiContext) -> APIRouter:
-    router = APIRouter(tags=["agents"])
+def agent_routes(ctx: ApiContext, app: FastAPI) -> None:
+    tags: list[str | Enum] = ["agents"]
     control = ctx.control
 
     listing = Policy(ctx, "agent.list", "agent", OWN_TEAM_ALL)
 
-    @router.get("/agents", response_model=list[AgentInfo], **listing.options())
+    @app.get("/agents", tags=tags, response_model=list[AgentInfo], **listing.options())
     async def list_agents(access: Annotated[Access, Depends(listing)]) -> list[AgentInfo]:
         """The agents the caller may see: self, own team, or all."""
         return [a for a in await control.agents() if access.sees_agent(a.agent_id)]
 
     show = Policy(ctx, "agent.show", "agent", OWN_TEAM_ALL)
 
-    @router.get("/agents/{agent_id}", response_model=AgentInfo, **show.options(404))
+    @app.get("/agents/{agent_id}", tags=tags, response_model=AgentInfo, **show.options(404))
     async def get_agent(
         agent_id: AgentIdPath, access: Annotated[Access, Depends(show)]
     ) -> AgentInfo:
@@ -33,7 +34,9 @@ def agent_routes(ctx: ApiContext) -> APIRouter:
 
     login = Policy(ctx, "agent.login", "agent", {"agent": "self"})
 
-    @router.post("/agents/{agent_id}/login", response_model=AgentInfo, **login.options(404, 409))
+    @app.post(
+        "/agents/{agent_id}/login", tags=tags, response_model=AgentInfo, **login.options(404, 409)
+    )
     async def agent_login(
         agent_id: AgentIdPath,
         body: LoginIn,
@@ -60,7 +63,9 @@ def agent_routes(ctx: ApiContext) -> APIRouter:
 
     logout = Policy(ctx, "agent.logout", "agent", OWN_TEAM_ALL, audit="by_others")
 
-    @router.post("/agents/{agent_id}/logout", response_model=AgentInfo, **logout.options(404, 409))
+    @app.post(
+        "/agents/{agent_id}/logout", tags=tags, response_model=AgentInfo, **logout.options(404, 409)
+    )
     async def agent_logout(
         agent_id: AgentIdPath, access: Annotated[Access, Depends(logout)]
     ) -> AgentInfo:
@@ -70,7 +75,9 @@ def agent_routes(ctx: ApiContext) -> APIRouter:
 
     pause = Policy(ctx, "agent.pause", "agent", OWN_TEAM_ALL)
 
-    @router.post("/agents/{agent_id}/pause", response_model=AgentInfo, **pause.options(404, 409))
+    @app.post(
+        "/agents/{agent_id}/pause", tags=tags, response_model=AgentInfo, **pause.options(404, 409)
+    )
     async def agent_pause(
         agent_id: AgentIdPath, body: PauseIn, access: Annotated[Access, Depends(pause)]
     ) -> AgentInfo:
@@ -78,8 +85,11 @@ def agent_routes(ctx: ApiContext) -> APIRouter:
 
     unpause = Policy(ctx, "agent.unpause", "agent", OWN_TEAM_ALL)
 
-    @router.post(
-        "/agents/{agent_id}/unpause", response_model=AgentInfo, **unpause.options(404, 409)
+    @app.post(
+        "/agents/{agent_id}/unpause",
+        tags=tags,
+        response_model=AgentInfo,
+        **unpause.options(404, 409),
     )
     async def agent_unpause(
         agent_id: AgentIdPath, access: Annotated[Access, Depends(unpause)]
@@ -88,13 +98,14 @@ def agent_routes(ctx: ApiContext) -> APIRouter:
 
     wrapup = Policy(ctx, "agent.end_wrapup", "agent", OWN_TEAM_ALL)
 
-    @router.post(
-        "/agents/{agent_id}/wrapup/end", response_model=AgentInfo, **wrapup.options(404, 409)
+    @app.post(
+        "/agents/{agent_id}/wrapup/end",
+        tags=tags,
+        response_model=AgentInfo,
+        **wrapup.options(404, 409),
     )
     async def agent_end_wrapup(
         agent_id: AgentIdPath, access: Annotated[Access, Depends(wrapup)]
     ) -> AgentInfo:
         """Make the agent available before the wrap-up timer ends."""
         return await control.end_wrapup(agent_id)
-
-    return router

@@ -105,8 +105,8 @@ def create_api(
         who = access.who
         return UserOut(name=who.name, role=who.role, agent_id=who.agent_id, team=who.team)
 
-    app.include_router(agent_routes(ctx))
-    app.include_router(call_routes(ctx))
-    app.include_router(supervision_routes(ctx))
-    app.include_router(admin_routes(ctx))
+    agent_routes(ctx, app)
+    call_routes(ctx, app)
+    supervision_routes(ctx, app)
+    admin_routes(ctx, app)
     return app

@@ -2,9 +2,10 @@
 team's; a supervisor any. Targets come only from the configuration (departments of the
 directory, queues, agents): the API never dials a number a client made up."""
 
+from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends, FastAPI
 
 from ari_app.api.access import OWN_TEAM_ALL, Access, ApiContext, Policy
 from ari_app.api.control import CallInfo, QueueInfo, TransferInfo, TransferTarget
@@ -29,27 +30,30 @@ def resolve_target(config: Config, text: str) -> TransferTarget:
     return TransferTarget("department", text)
 
 
-def call_routes(ctx: ApiContext) -> APIRouter:
-    router = APIRouter(tags=["calls"])
+def call_routes(ctx: ApiContext, app: FastAPI) -> None:
+    tags: list[str | Enum] = ["calls"]
     control = ctx.control
 
     listing = Policy(ctx, "call.list", "call", OWN_TEAM_ALL)
 
-    @router.get("/calls", response_model=list[CallInfo], **listing.options())
+    @app.get("/calls", tags=tags, response_model=list[CallInfo], **listing.options())
     async def list_calls(access: Annotated[Access, Depends(listing)]) -> list[CallInfo]:
         """Live calls the caller may see: own, own team's (both: with an agent), or all."""
         return [c for c in await control.live_calls() if access.sees_agent(c.agent_id)]
 
     show = Policy(ctx, "call.show", "call", OWN_TEAM_ALL)
 
-    @router.get("/calls/{call_id}", response_model=CallInfo, **show.options(404))
+    @app.get("/calls/{call_id}", tags=tags, response_model=CallInfo, **show.options(404))
     async def get_call(call_id: CallIdPath, access: Annotated[Access, Depends(show)]) -> CallInfo:
         return await control.call(call_id)
 
     transfer = Policy(ctx, "call.transfer", "call", OWN_TEAM_ALL, audit="always")
 
-    @router.post(
-        "/calls/{call_id}/transfer", response_model=TransferInfo, **transfer.options(404, 409)
+    @app.post(
+        "/calls/{call_id}/transfer",
+        tags=tags,
+        response_model=TransferInfo,
+        **transfer.options(404, 409),
     )
     async def start_transfer(
         call_id: CallIdPath, body: TransferIn, access: Annotated[Access, Depends(transfer)]
@@ -62,8 +66,9 @@ def call_routes(ctx: ApiContext) -> APIRouter:
 
     complete = Policy(ctx, "call.transfer_complete", "call", OWN_TEAM_ALL, audit="always")
 
-    @router.post(
+    @app.post(
         "/calls/{call_id}/transfer/complete",
+        tags=tags,
         response_model=TransferInfo,
         **complete.options(404, 409),
     )
@@ -75,8 +80,11 @@ def call_routes(ctx: ApiContext) -> APIRouter:
 
     cancel = Policy(ctx, "call.transfer_cancel", "call", OWN_TEAM_ALL, audit="always")
 
-    @router.post(
-        "/calls/{call_id}/transfer/cancel", response_model=TransferInfo, **cancel.options(404, 409)
+    @app.post(
+        "/calls/{call_id}/transfer/cancel",
+        tags=tags,
+        response_model=TransferInfo,
+        **cancel.options(404, 409),
     )
     async def cancel_transfer(
         call_id: CallIdPath, access: Annotated[Access, Depends(cancel)]
@@ -86,8 +94,6 @@ def call_routes(ctx: ApiContext) -> APIRouter:
 
     queues = Policy(ctx, "queue.list", "queue", {"team_lead": "all", "supervisor": "all"})
 
-    @router.get("/queues", response_model=list[QueueInfo], **queues.options())
+    @app.get("/queues", tags=tags, response_model=list[QueueInfo], **queues.options())
     async def list_queues(access: Annotated[Access, Depends(queues)]) -> list[QueueInfo]:
         return list(await control.queues())
-
-    return router

@@ -25,7 +25,12 @@ TargetKind = Literal["department", "queue", "agent"]
 MonitorMode = Literal["listen", "whisper", "barge"]
 
 AGENT_STATES: tuple[AgentState, ...] = (
-    "logged_out", "available", "ringing", "on_call", "wrapup", "paused",
+    "logged_out",
+    "available",
+    "ringing",
+    "on_call",
+    "wrapup",
+    "paused",
 )
 MONITOR_MODES: tuple[MonitorMode, ...] = ("listen", "whisper", "barge")
 
@@ -174,9 +179,11 @@ class EngineControl(Protocol):
         """Verify `pin` against the agent's `pin_hash` (Forbidden if wrong), Conflict if
         already logged in (or the device is taken)."""
         ...
+
     async def logout(self, agent_id: str, by: str) -> AgentInfo:
         """`by` is the API user's name (the agent's own user, or a lead/supervisor)."""
         ...
+
     async def pause(self, agent_id: str, reason: str) -> AgentInfo: ...
     async def unpause(self, agent_id: str) -> AgentInfo: ...
     async def end_wrapup(self, agent_id: str) -> AgentInfo: ...
@@ -198,6 +205,7 @@ class EngineControl(Protocol):
         """Dial `device` and bridge it with a snoop on the agent leg; returns once the
         session exists (the supervisor's phone may still be ringing)."""
         ...
+
     async def monitor_session(self, session_id: str) -> MonitorSession: ...
     async def change_monitor_mode(self, session_id: str, mode: MonitorMode) -> MonitorSession: ...
     async def stop_monitor(self, session_id: str) -> None: ...
@@ -206,5 +214,6 @@ class EngineControl(Protocol):
     async def recordings(self, call_id: str | None, limit: int) -> Sequence[RecordingInfo]:
         """Newest first, at most `limit`."""
         ...
+
     async def recording(self, name: str) -> RecordingInfo: ...
     async def open_recording(self, name: str, by: str) -> RecordingStream: ...

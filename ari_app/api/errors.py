@@ -20,9 +20,16 @@ from ari_app.api.schemas import ErrorOut, FieldProblem
 log = logging.getLogger(__name__)
 
 _CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-    422: "invalid_request", 429: "too_many_requests",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
 }
 
 

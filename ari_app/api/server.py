@@ -48,9 +48,7 @@ class ApiServer:
         return not self._task.done()
 
 
-async def serve_api(
-    app: FastAPI, host: str, port: int, *, graceful_seconds: int = 5
-) -> ApiServer:
+async def serve_api(app: FastAPI, host: str, port: int, *, graceful_seconds: int = 5) -> ApiServer:
     """Start serving `app` on host:port (0 = any free port) in the running loop."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

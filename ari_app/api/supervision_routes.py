@@ -4,9 +4,10 @@ manage only the sessions they started. Recordings are for supervisors. Every sta
 change, stop and download is audited, as are refusals."""
 
 import re
+from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, FastAPI, Response
 from fastapi.responses import StreamingResponse
 
 from ari_app.api.access import Access, ApiContext, Policy, Roles
@@ -27,14 +28,15 @@ SESSION_OWNERS: Roles = {"team_lead": "self", "supervisor": "all"}
 SUPERVISORS: Roles = {"supervisor": "all"}
 
 
-def supervision_routes(ctx: ApiContext) -> APIRouter:
-    router = APIRouter(tags=["supervision"])
+def supervision_routes(ctx: ApiContext, app: FastAPI) -> None:
+    tags: list[str | Enum] = ["supervision"]
     control = ctx.control
 
     on_call = Policy(ctx, "monitor.start", "call", COACHES, audit="always")
 
-    @router.post(
+    @app.post(
         "/calls/{call_id}/monitor",
+        tags=tags,
         response_model=MonitorSession,
         status_code=201,
         **on_call.options(404, 409),
@@ -52,8 +54,9 @@ def supervision_routes(ctx: ApiContext) -> APIRouter:
 
     on_agent = Policy(ctx, "monitor.start", "agent", COACHES, audit="always")
 
-    @router.post(
+    @app.post(
         "/agents/{agent_id}/monitor",
+        tags=tags,
         response_model=MonitorSession,
         status_code=201,
         **on_agent.options(404, 409),
@@ -71,7 +74,7 @@ def supervision_routes(ctx: ApiContext) -> APIRouter:
 
     show = Policy(ctx, "monitor.show", "monitor", SESSION_OWNERS)
 
-    @router.get("/monitor/{session_id}", response_model=MonitorSession, **show.options(404))
+    @app.get("/monitor/{session_id}", tags=tags, response_model=MonitorSession, **show.options(404))
     async def get_session(
         session_id: SessionIdPath, access: Annotated[Access, Depends(show)]
     ) -> MonitorSession:
@@ -79,8 +82,11 @@ def supervision_routes(ctx: ApiContext) -> APIRouter:
 
     change = Policy(ctx, "monitor.mode", "monitor", SESSION_OWNERS, audit="always")
 
-    @router.patch(
-        "/monitor/{session_id}", response_model=MonitorSession, **change.options(404, 409)
+    @app.patch(
+        "/monitor/{session_id}",
+        tags=tags,
+        response_model=MonitorSession,
+        **change.options(404, 409),
     )
     async def change_mode(
         session_id: SessionIdPath, body: ModeIn, access: Annotated[Access, Depends(change)]
@@ -91,7 +97,7 @@ def supervision_routes(ctx: ApiContext) -> APIRouter:
 
     stop = Policy(ctx, "monitor.stop", "monitor", SESSION_OWNERS, audit="always")
 
-    @router.delete("/monitor/{session_id}", status_code=204, **stop.options(404))
+    @app.delete("/monitor/{session_id}", tags=tags, status_code=204, **stop.options(404))
     async def stop_monitor(
         session_id: SessionIdPath, access: Annotated[Access, Depends(stop)]
     ) -> Response:
@@ -101,7 +107,7 @@ def supervision_routes(ctx: ApiContext) -> APIRouter:
 
     listing = Policy(ctx, "recording.list", "recording", SUPERVISORS)
 
-    @router.get("/recordings", response_model=list[RecordingInfo], **listing.options())
+    @app.get("/recordings", tags=tags, response_model=list[RecordingInfo], **listing.options())
     async def list_recordings(
         access: Annotated[Access, Depends(listing)],
         call_id: CallIdQuery = None,
@@ -112,7 +118,7 @@ def supervision_routes(ctx: ApiContext) -> APIRouter:
 
     meta = Policy(ctx, "recording.show", "recording", SUPERVISORS)
 
-    @router.get("/recordings/{name}", response_model=RecordingInfo, **meta.options(404))
+    @app.get("/recordings/{name}", tags=tags, response_model=RecordingInfo, **meta.options(404))
     async def get_recording(
         name: RecordingNamePath, access: Annotated[Access, Depends(meta)]
     ) -> RecordingInfo:
@@ -125,7 +131,9 @@ def supervision_routes(ctx: ApiContext) -> APIRouter:
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
 
-    @router.get("/recordings/{name}/audio", response_class=StreamingResponse, **download_doc)
+    @app.get(
+        "/recordings/{name}/audio", tags=tags, response_class=StreamingResponse, **download_doc
+    )
     async def download_recording(
         name: RecordingNamePath, access: Annotated[Access, Depends(download)]
     ) -> StreamingResponse:
@@ -140,5 +148,3 @@ def supervision_routes(ctx: ApiContext) -> APIRouter:
             media_type=stream.content_type,
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
-
-    return router
