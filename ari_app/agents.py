@@ -176,14 +176,20 @@ class AgentRegistry:
         agent_id = self._by_device.get(device)
         return self._agents.get(agent_id) if agent_id else None
 
-    def login(self, agent_id: str, pin: str, device: str, now: float) -> AgentStateChanged:
+    def check_pin(self, agent_id: str, pin: str) -> bool:
+        """Slow on purpose (PBKDF2): shells run it in a thread, then pass `verified`."""
         agent = self._agents.get(agent_id)
+        if agent is None or not agent.settings.pin_hash:
+            return False
+        return self._verify(pin, agent.settings.pin_hash)
+
+    def login(
+        self, agent_id: str, pin: str, device: str, now: float, *, verified: bool | None = None
+    ) -> AgentStateChanged:
+        agent = self._agents.get(agent_id)
+        ok = self.check_pin(agent_id, pin) if verified is None else verified
         # The same answer for an unknown ID and a wrong PIN: IDs are not to be probed.
-        if (
-            agent is None
-            or not agent.settings.pin_hash
-            or not self._verify(pin, agent.settings.pin_hash)
-        ):
+        if agent is None or not ok:
             raise AgentError("bad_credentials", "invalid agent ID or PIN")
         device = device or agent.settings.endpoint
         if agent.logged_in:

@@ -193,9 +193,13 @@ class Switchboard:
             log.exception("error handling failure of %s", type(command).__name__)
         return self._take()
 
-    def login(self, agent_id: str, pin: str, device: str, now: float) -> list[Command]:
-        """Raises AgentError (bad_credentials, already_logged_in, device_in_use)."""
-        self._agent_changed(self.agents.login(agent_id, pin, device, now))
+    def login(
+        self, agent_id: str, pin: str, device: str, now: float, *, verified: bool | None = None
+    ) -> list[Command]:
+        """Raises AgentError (bad_credentials, already_logged_in, device_in_use).
+
+        `verified`: the shell already checked the PIN (in a thread: PBKDF2 is slow)."""
+        self._agent_changed(self.agents.login(agent_id, pin, device, now, verified=verified))
         self._dispatch(now)
         return self._take()
 
