@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -347,6 +347,7 @@ async def call_app(
     headers: dict[str, str] | None = None,
     json: Any = None,
     client: str = "10.0.0.1",
+    on_start: Callable[[], None] | None = None,
 ) -> Reply:
     """One request through the ASGI app in this event loop, as uvicorn would make it."""
     body = b"" if json is None else orjson.dumps(json)
@@ -380,6 +381,8 @@ async def call_app(
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
+            if on_start is not None:
+                on_start()
             out["status"] = message["status"]
             out["headers"] = {k.decode(): v.decode() for k, v in message.get("headers", [])}
         elif message["type"] == "http.response.body":
