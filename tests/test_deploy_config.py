@@ -15,11 +15,13 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args, get_origin
 from urllib.parse import urlsplit
 
 import pytest
+from pydantic import BaseModel
 
-from ari_app.config import Config, load_config
+from ari_app.config import Config, Secret, load_config
 from tests.conftest import INDICATIONS, ROOT
 
 CONFIG_DIR = ROOT / "config"
@@ -601,3 +603,29 @@ def test_invalid_toml_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     rc, out = run_cli("config", "check", str(tmp_path / "missing.toml"), capsys=capsys)
     assert rc == 1
     assert "cannot read" in out[0]
+
+
+def config_keys(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
+    """Every dotted key of the config model (`queues[].hours.timezone`)."""
+    for name, info in model.model_fields.items():
+        key = f"{prefix}{name}"
+        yield key
+        inner = info.annotation
+        args = get_args(inner)
+        candidates = [inner, *args, *(a for arg in args for a in get_args(arg))]
+        for c in candidates:
+            if isinstance(c, type) and issubclass(c, BaseModel) and c is not Secret:
+                is_list = get_origin(inner) is tuple
+                yield from config_keys(c, f"{key}[]." if is_list else f"{key}.")
+                break
+
+
+def test_every_config_key_is_documented() -> None:
+    doc = (ROOT / "docs" / "config.md").read_text()
+    keys = list(config_keys(Config))
+    assert "queues[].hours.timezone" in keys
+    assert "mqtt.password" in keys
+
+    missing = [k for k in keys if not any(f in doc for f in (f"`{k}`", f"`[{k}]`", f"`[[{k}]]`"))]
+
+    assert missing == []
