@@ -59,7 +59,8 @@ def test_bad_input_gives_clear_errors(tmp_path: Path) -> None:
 
 def test_params_default_threshold_and_ring_numbers() -> None:
     p = make_params(rings=3, country="cn")
-    assert p.sl_ms == 15_000 and p.ring_limit_ms == 15_000
+    assert p.sl_ms == 15_000
+    assert p.ring_limit_ms == 15_000
     assert [ring_number(t, p) for t in (0, 4_999, 5_000, 7_006, 10_000)] == [1, 1, 2, 2, 3]
     assert make_params(rings=2, country="cn", sl_seconds=20).sl_ms == 20_000
     with pytest.raises(ValueError, match="rings"):

@@ -117,20 +117,25 @@ def test_bad_arguments_fail_cleanly(
     code, out, err = run(capsys, "--journal", str(traces_dir / "full_call.jsonl"), *args)
     assert code != 0
     assert message in err
-    assert "Traceback" not in err and out == ""
+    assert "Traceback" not in err
+    assert out == ""
 
 
 def test_unreadable_journals_fail_cleanly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = run(capsys, "--journal", str(tmp_path / "nope.jsonl"))
-    assert code == 1 and "cannot read journal" in err
+    assert code == 1
+    assert "cannot read journal" in err
     bad = tmp_path / "broken.jsonl.gz"
     bad.write_bytes(b"not gzip at all")
     code, _, err = run(capsys, "--journal", str(bad))
-    assert code == 1 and "cannot read journal" in err and "Traceback" not in err
+    assert code == 1
+    assert "cannot read journal" in err
+    assert "Traceback" not in err
     code, _, err = run(capsys)
-    assert code == 2 and "--journal" in err
+    assert code == 2
+    assert "--journal" in err
 
 
 def test_malformed_lines_are_reported_not_fatal(

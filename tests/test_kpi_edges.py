@@ -176,7 +176,9 @@ def test_short_abandon_and_rates() -> None:
     only_short.arrive(0, "c1")
     only_short.hangup(1_000, "c1")
     q = figures(only_short.events)["queues"]["support"]
-    assert q["abandon_rate"] is None and q["answer_rate"] is None and q["service_level"] is None
+    assert q["abandon_rate"] is None
+    assert q["answer_rate"] is None
+    assert q["service_level"] is None
     assert figures(sc.events, short_abandon_seconds=10)["queues"]["support"][
         "short_abandoned"] == 2
 

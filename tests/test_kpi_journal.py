@@ -31,7 +31,8 @@ def test_appends_raw_text_unchanged_and_mappings_as_json(tmp_path: Path) -> None
         w.append({"type": "HotlineAgentState", "agent_id": "1001", "state": "available"})
         w.append('{\n  "type": "StasisStart"\n}\n')  # pretty-printed: made one line
     lines = (tmp_path / "j.jsonl").read_bytes().splitlines()
-    assert lines[0] == raw.encode() and lines[1] == raw.encode()
+    assert lines[0] == raw.encode()
+    assert lines[1] == raw.encode()
     assert orjson.loads(lines[2])["agent_id"] == "1001"
     assert lines[3] == b'{"type":"StasisStart"}'
 
@@ -118,7 +119,9 @@ def test_reader_skips_and_counts_malformed_lines(tmp_path: Path) -> None:
     stats = ReadStats()
     assert [e["type"] for e in read_events([path], stats)] == ["A", "B"]
     assert stats.malformed == 3  # garbage, a non-object, a torn last line
-    assert stats.lines == 6 and stats.events == 2 and stats.files == 1
+    assert stats.lines == 6
+    assert stats.events == 2
+    assert stats.files == 1
 
 
 def test_reader_mixes_plain_and_gzip(tmp_path: Path) -> None:
