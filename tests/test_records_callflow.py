@@ -58,7 +58,10 @@ def test_agent_state_rows_get_the_same_id_when_the_event_is_replayed() -> None:
     assert first == again
 
 
-async def test_a_simulated_call_leaves_its_rows(migrated: Engine, tmp_path: Path) -> None:
+async def test_a_simulated_call_leaves_its_rows(
+    migrated: Engine,  # noqa: F811 (the imported fixture)
+    tmp_path: Path,
+) -> None:
     rig = answered_call_with_one_rona()
     async with RecordWriter(migrated, tmp_path / "spool.jsonl",
                             policy=CallerNumberPolicy("masked")) as w:
