@@ -40,6 +40,7 @@ class ReplayStats:
     http_unauthorized: int = 0
     frames_sent: int = 0
     ws_params: list[dict[str, str]] = field(default_factory=list)
+    ws_attempt_times: list[float] = field(default_factory=list)  # loop.time() of each try
 
 
 def _params_key(params: Mapping[str, Any] | None) -> frozenset[tuple[str, str]] | None:
@@ -74,6 +75,7 @@ class ReplayServer:
         self.stats = ReplayStats()
         self.refuse_ws = False
         self._sockets: list[web.WebSocketResponse] = []
+        self._frozen: list[web.WebSocketResponse] = []
         self._connected = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -109,6 +111,10 @@ class ReplayServer:
         return self.base_url
 
     async def stop(self) -> None:
+        for ws in self._frozen:
+            if ws._req is not None and ws._req.transport is not None:
+                ws._req.transport.abort()
+        self._frozen.clear()
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:
@@ -150,6 +156,9 @@ class ReplayServer:
                             content_type="application/json")
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
+        async with self._connected:
+            self.stats.ws_attempt_times.append(asyncio.get_running_loop().time())
+            self._connected.notify_all()
         if not self._authorized(request) or self.refuse_ws:
             self.stats.ws_rejected += 1
             return web.json_response({"message": "Authentication required"}, status=401)
@@ -179,6 +188,12 @@ class ReplayServer:
             await self._connected.wait_for(
                 lambda: self.stats.ws_connects >= total_connects and bool(self._sockets))
 
+    async def wait_attempts(self, attempts: int) -> None:
+        """Until `attempts` event-socket handshakes (accepted or refused) were seen."""
+        async with self._connected:
+            await self._connected.wait_for(
+                lambda: len(self.stats.ws_attempt_times) >= attempts)
+
     async def send(self, frame: str | bytes | Mapping[str, Any]) -> None:
         """Push one frame (a dict is JSON-encoded) to every open event socket."""
         data = frame if isinstance(frame, str | bytes) else orjson.dumps(frame)
@@ -188,6 +203,14 @@ class ReplayServer:
             else:
                 await ws.send_str(data)
             self.stats.frames_sent += 1
+
+    def freeze(self) -> None:
+        """Stop reading every event socket (a half-open peer: pings go unanswered)."""
+        for ws in list(self._sockets):
+            self._sockets.remove(ws)
+            self._frozen.append(ws)
+            if ws._req is not None and ws._req.transport is not None:
+                ws._req.transport.pause_reading()
 
     async def drop(self, *, abrupt: bool = True) -> None:
         """Break every event socket: abort the TCP connection, or close it cleanly."""
