@@ -120,3 +120,29 @@ def test_all_traces_together(traces_dir: Path) -> None:
     assert (q["offered"], q["answered"], q["abandoned"], q["transferred"]) == (5, 4, 1, 2)
     assert out["agents"]["1001"]["answered"] == 5
     assert out["agents"]["1002"]["rona"] == 1
+
+
+def test_event_type_table_matches_the_asterisk_spec(api_docs_dir: Path) -> None:
+    from ari_app.ari.spec import load_spec
+    from kpi.fold import ARI_EVENT_TYPES, RELEVANT_TYPES
+
+    assert load_spec(api_docs_dir).event_types() == ARI_EVENT_TYPES
+    assert RELEVANT_TYPES <= ARI_EVENT_TYPES
+
+
+def test_pre_parse_filter_keeps_every_event_the_fold_uses(traces_dir: Path) -> None:
+    import orjson
+
+    from kpi.fold import RELEVANT_TYPES, keep_line
+
+    lines = [ln for p in sorted(traces_dir.glob("*.jsonl")) for ln in p.read_bytes().splitlines()]
+    dropped = [orjson.loads(ln) for ln in lines if not keep_line(ln)]
+    assert len(dropped) > len(lines) / 2  # most of a journal is noise
+    for event in dropped:
+        assert event["type"] not in RELEVANT_TYPES or (
+            event["type"] == "ChannelVarset" and not event["variable"].startswith("HOTLINE_"))
+    compact = b'{"type":"ChannelVarset","variable":"HOTLINE_ROLE","value":"caller"}'
+    assert keep_line(compact)
+    assert not keep_line(b'{"type":"ChannelVarset","variable":"BRIDGEPEER","value":"x"}')
+    assert not keep_line(b'{"type":"PlaybackStarted","timestamp":"x"}')
+    assert keep_line(b'{"type":"ChannelFrobnicated"}')  # unknown: parsed and counted
