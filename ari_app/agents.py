@@ -40,6 +40,7 @@ class Agent:
     calls_taken: int = 0
     consecutive_ronas: int = 0
     pause_after_call: str = ""
+    cool_until: float = 0.0
     skills: dict[str, int] = field(default_factory=dict)
 
     @property

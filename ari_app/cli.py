@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 COMMANDS: tuple[str, ...] = (
     "ari_app.config", "ari_app.agi.cli", "ari_app.records.cli", "kpi.cli", "pbxsim.cli",
+    "ari_app.run", "ari_app.demo",
 )
 
 

@@ -105,6 +105,7 @@ class Limits:
     prompt_seconds: float = 120.0
     voicemail_seconds: int = 120
     cleanup_seconds: float = 10.0
+    busy_retry_seconds: float = 10.0
     overflow_hops: int = 3
 
 
@@ -471,7 +472,7 @@ class Switchboard:
                 continue
             if call.queue in stuck:
                 continue
-            agent = self._pick(call)
+            agent = self._pick(call, now)
             if agent is None:
                 stuck.add(call.queue)
                 if len(stuck) == len(self.queues):
@@ -481,10 +482,12 @@ class Switchboard:
             if not self._available:
                 return
 
-    def _pick(self, call: Call) -> Agent | None:
+    def _pick(self, call: Call, now: float) -> Agent | None:
         queue = self.queues[call.queue]
         serving = [
-            a for aid in self._available if (a := self.agents.require(aid)).serves(queue.name)
+            a
+            for aid in self._available
+            if (a := self.agents.require(aid)).serves(queue.name) and a.cool_until <= now
         ]
         fresh = [a for a in serving if a.id not in call.tried]
         if not fresh and serving:
@@ -569,6 +572,10 @@ class Switchboard:
             )
         if result is OfferResult.RONA:
             self.counters["rona"] += 1
+        elif result in (OfferResult.BUSY, OfferResult.UNAVAILABLE) and agent is not None:
+            # a busy or unreachable phone is not retried at once (it would spin)
+            agent.cool_until = now + self.limits.busy_retry_seconds
+            self._out.append(StartTimer(("cool", agent.id), self.limits.busy_retry_seconds))
 
     def _offer_timer(self, channel_id: str, now: float) -> None:
         call = self._call_of(channel_id)
@@ -979,6 +986,9 @@ class Switchboard:
         call.recording_done = True
         self._maybe_finalise(call, now, force=True)
 
+    def _cool_timer(self, agent_id: str, now: float) -> None:
+        self._dispatch(now)
+
     def _wrapup_timer(self, agent_id: str, now: float) -> None:
         agent = self.agents.get(agent_id)
         if agent is None or agent.state is not AgentState.WRAPUP:
@@ -1075,6 +1085,7 @@ class Switchboard:
         "overflow": _overflow_timer,
         "cleanup": _cleanup_timer,
         "wrapup": _wrapup_timer,
+        "cool": _cool_timer,
     }
 
     def _forget(self, channel_id: str) -> None:

@@ -218,10 +218,12 @@ class Engine:
             self.request_log.append(req)
         self.stats.requests += 1
         status: int | None = None
+        detail = ""
         try:
             await self.ari.request(req.method, req.path, params=req.params or None, body=req.body)
         except AriHttpError as exc:
             status = exc.status
+            detail = exc.message
         except AriConnectionError:
             status = 0
         except Exception:
@@ -229,7 +231,9 @@ class Engine:
             status = 0
         if status is not None:
             self.stats.request_errors += 1
-            log.info("ARI %s %s -> %s", req.method, req.path, status or "no answer")
+            # 404 on a hang-up is routine: the leg was already gone
+            level = logging.DEBUG if status == 404 and req.method == "DELETE" else logging.INFO
+            log.log(level, "ARI %s %s -> %s %s", req.method, req.path, status or "-", detail)
             self._execute(self.core.on_failure(command, status, self.now()), 0.0)
 
     def _fire(self, key: TimerKey) -> None:
