@@ -220,8 +220,8 @@ async def test_download_streams_only_after_the_row_is_written(rig: Rig) -> None:
     order: list[str] = []
     real_open = rig.fake.open_recording
 
-    async def open_recording(name: str, by: str) -> RecordingStream:
-        stream = await real_open(name, by)
+    async def open_recording(name: str, by: str, role: str) -> RecordingStream:
+        stream = await real_open(name, by, role)
 
         async def chunks():  # type: ignore[no-untyped-def]
             order.append(f"bytes after {len(rig.sink.records)} row(s)")

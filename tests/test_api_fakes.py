@@ -4,6 +4,7 @@ fake keeps the protocol's contract, so the API tests' 409/422 cases mean somethi
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -309,7 +310,7 @@ class FakeControl:
         except KeyError:
             raise NotFound(f"no recording {name}") from None
 
-    async def open_recording(self, name: str, by: str) -> RecordingStream:
+    async def open_recording(self, name: str, by: str, role: str) -> RecordingStream:
         info = await self.recording(name)
         self.opened.append((name, by))
 
@@ -370,11 +371,13 @@ async def call_app(
         "server": ("testserver", 80),
     }
     sent = False
+    done = asyncio.Event()
     out: dict[str, Any] = {"body": b""}
 
     async def receive() -> dict[str, Any]:
         nonlocal sent
-        if sent:
+        if sent:  # like a real client: disconnects only once the response is complete
+            await done.wait()
             return {"type": "http.disconnect"}
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
@@ -387,8 +390,11 @@ async def call_app(
             out["headers"] = {k.decode(): v.decode() for k, v in message.get("headers", [])}
         elif message["type"] == "http.response.body":
             out["body"] += message.get("body", b"")
+            if not message.get("more_body", False):
+                done.set()
 
     await app(scope, receive, send)
+    done.set()
     return Reply(out["status"], out["headers"], out["body"])
 
 

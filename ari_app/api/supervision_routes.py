@@ -139,7 +139,7 @@ def supervision_routes(ctx: ApiContext, app: FastAPI) -> None:
     ) -> StreamingResponse:
         """The audit row is written when the file is opened, before any byte goes out."""
         with access.audited() as notes:
-            stream = await control.open_recording(name, access.who.name)
+            stream = await control.open_recording(name, access.who.name, access.who.role)
             notes["sha256"] = stream.info.sha256
         fmt = stream.info.format if re.fullmatch(r"[a-z0-9]{1,8}", stream.info.format) else "bin"
         filename = f"{stream.info.name}.{fmt}"
