@@ -32,6 +32,7 @@ from ari_app.api.control import (
     RecordingStream,
     TransferInfo,
     TransferKind,
+    TransferState,
     TransferTarget,
 )
 from ari_app.config import Config, parse_config
@@ -243,7 +244,7 @@ class FakeControl:
             raise InvalidState(f"call {call_id} is not with an agent")
         if call_id in self.transfers:
             raise Conflict(f"call {call_id} is already being transferred")
-        state = "announcing" if kind == "blind" else "consulting"
+        state: TransferState = "announcing" if kind == "blind" else "consulting"
         info = TransferInfo(call_id, kind, f"{target.kind}:{target.name}", state)
         self.transfers[call_id] = info
         return info
