@@ -194,23 +194,26 @@ def _count(state: KpiState, name: str) -> None:
 
 
 def _ms(state: KpiState, text: Any) -> int | None:
-    """Epoch ms of an ARI timestamp; the whole second is cached (events share seconds)."""
+    """Epoch ms of an ARI timestamp, cached by full text and by second (events share both)."""
     if type(text) is not str:
         return None
     cache = state.ts_cache
+    if len(cache) >= _TS_CACHE:
+        cache.clear()
     if len(text) == 28 and text[19] == "." and text[23:] == "+0000":
         second = text[:19]
         base = cache.get(second)
         millis = text[20:23]
         if base is not None and millis.isdigit():
-            return base + int(millis)
+            ms: int = base + int(millis)
+            cache[text] = ms
+            return ms
     try:
         ms = round(parse_ari_timestamp(text) * 1000)
     except TimestampError:
         return None
+    cache[text] = ms
     if len(text) == 28 and text[23:] == "+0000":
-        if len(cache) >= _TS_CACHE:
-            cache.clear()
         cache[text[:19]] = ms - ms % 1000
     return ms
 
@@ -274,10 +277,14 @@ def apply(state: KpiState, event: Event) -> list[Fact]:
 
 def _push(state: KpiState, kind: str, event: Event) -> list[Fact]:
     """Time-order events through the reorder buffer and handle those old enough."""
-    ms = _ms(state, event.get("timestamp"))
+    ts: Any = event.get("timestamp")
+    ms = state.ts_cache.get(ts) if type(ts) is str else None
     if ms is None:
-        _count(state, "bad_timestamp")
-        return NO_FACTS
+        parsed = _ms(state, ts)
+        if parsed is None:
+            _count(state, "bad_timestamp")
+            return NO_FACTS
+        ms = parsed
     if ms < state.max_ms:
         _count(state, "out_of_order")
         if ms < state.max_ms - state.reorder_ms:
@@ -460,41 +467,44 @@ def _set_var(ch: Channel, name: Any, value: Any) -> None:
 
 
 def _channel(state: KpiState, snap: Any, ms: int, kind: str) -> Channel | None:
-    """The channel an event is about, its HOTLINE_* vars refreshed from the snapshot."""
-    if not _is_map(snap):
+    """The channel an event is about, with its HOTLINE_* vars.
+
+    Vars are read from the snapshot until the channel's role is known (originated legs carry
+    them from their first event); after that only ChannelVarset events change them, which
+    spares re-reading every snapshot on the hot path.
+    """
+    if type(snap) is not dict and not _is_map(snap):
         _count(state, "no_channel")
         return None
     cid = snap.get("id")
-    if type(cid) is not str:
+    ch = state.channels.get(cid) if type(cid) is str else None
+    if ch is not None:
+        if ch.role:
+            return ch
+    elif type(cid) is not str:
         _count(state, "no_channel")
         return None
-    ch = state.channels.get(cid)
-    if ch is None:
+    else:
         if cid in state.ended:
             _count(state, "after_destroyed")
             return None
         ch = Channel(cid, ms)
         state.channels[cid] = ch
         if kind in _FIRST_AT_END or (
-            kind in ("ChannelStateChange", "Dial")
-            and (snap.get("state") == "Up")
+            kind in ("ChannelStateChange", "Dial") and snap.get("state") == "Up"
         ):
             ch.orphan = True
             _count(state, "never_started")
     cvars = snap.get("channelvars")
     if ms >= ch.vars_ms and _is_map(cvars):
         role = cvars.get("HOTLINE_ROLE")
-        if role is not None:
+        if role:
             ch.vars_ms = ms
-            if role != ch.role or cvars.get("HOTLINE_CALL_ID", "") != ch.call_id:
-                ch.role = role
-                ch.queue = cvars.get("HOTLINE_QUEUE") or ""
-                ch.agent = cvars.get("HOTLINE_AGENT_ID") or ""
-                ch.call_id = cvars.get("HOTLINE_CALL_ID") or ""
-                _roles_changed(state, ch)
-            else:
-                ch.queue = cvars.get("HOTLINE_QUEUE") or ch.queue
-                ch.agent = cvars.get("HOTLINE_AGENT_ID") or ch.agent
+            ch.role = role
+            ch.queue = cvars.get("HOTLINE_QUEUE") or ch.queue
+            ch.agent = cvars.get("HOTLINE_AGENT_ID") or ch.agent
+            ch.call_id = cvars.get("HOTLINE_CALL_ID") or ch.call_id
+            _roles_changed(state, ch)
     return ch
 
 
