@@ -74,6 +74,7 @@ class RecordWriter:
         batch_size: int = 500,
         retry_initial_seconds: float = 0.5,
         retry_max_seconds: float = 30.0,
+        linger_seconds: float = 0.2,
     ) -> None:
         self.engine = engine
         self.policy = policy
@@ -82,6 +83,7 @@ class RecordWriter:
         self.batch_size = batch_size
         self.retry_initial = retry_initial_seconds
         self.retry_max = retry_max_seconds
+        self.linger = linger_seconds
         self._queue: deque[Record] = deque()
         self._in_flight = 0
         self._wake = asyncio.Event()
@@ -181,6 +183,10 @@ class RecordWriter:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
+                if self._queue and not self._stopping and len(self._queue) < self.batch_size:
+                    # let a batch build up: one transaction (and one thread hop holding the
+                    # GIL) per linger instead of one per call keeps call control responsive
+                    await asyncio.sleep(self.linger)
             batch = [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
             self._in_flight = len(batch)
             # behind anything already spooled, so records reach the database in order
