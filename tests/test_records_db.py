@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from ari_app.cli import main as hotline
 from ari_app.records import models, schema
 from ari_app.records.caller_number import CallerNumberPolicy, mask
 from ari_app.records.codec import decode, encode
@@ -315,3 +316,30 @@ async def test_every_outcome_the_types_allow_the_schema_accepts(
     with migrated.connect() as conn:
         stored = set(conn.execute(select(models.Call.outcome)).scalars())
     assert stored == set(OUTCOMES)
+
+
+async def test_writer_from_config_checks_the_schema_and_applies_the_number_policy(
+    tmp_path: Path,
+) -> None:
+    from ari_app.config import parse_config
+    from ari_app.records.writer import writer_from_config
+
+    url = f"sqlite:///{tmp_path / 'cfg.sqlite3'}"
+    config = parse_config({
+        "engine": {"data_dir": str(tmp_path / "var"), "caller_number_storage": "hashed",
+                   "caller_number_salt": {"value": "pepper"}},
+        "database": {"url": url, "queue_size": 50},
+    })
+    with pytest.raises(schema.SchemaError, match="no hotline schema"):
+        writer_from_config(config)
+    assert hotline(["db", "upgrade", "--url", url]) == 0
+    w = writer_from_config(config)
+    assert (w.queue_size, w.spool.path) == (50, tmp_path / "var" / "records.spool.jsonl")
+    async with w:
+        w.submit(call(1))
+        await asyncio.wait_for(w.wait_idle(), 10)
+    with w.engine.connect() as conn:
+        stored = conn.execute(select(models.Call.caller_number)).scalar_one()
+    w.engine.dispose()
+    assert stored == "hmac-sha256:" + hmac.new(b"pepper", NUMBER.encode(),
+                                               hashlib.sha256).hexdigest()
