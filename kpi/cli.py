@@ -12,7 +12,7 @@ from typing import Any
 
 from kpi.cadence import CadenceError
 from kpi.fold import KpiState, flush, replay_lines
-from kpi.journal import JournalError, ReadStats, read_lines
+from kpi.journal import JournalError, ReadStats, read_line_batches
 from kpi.params import (
     DEFAULT_COUNTRY,
     DEFAULT_RINGS,
@@ -33,14 +33,15 @@ def replay_files(paths: Iterable[str | Path], stats: ReadStats | None = None) ->
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        lines, skipped, malformed = replay_lines(state, read_lines(paths, st))
+        for batch in read_line_batches(paths, st):
+            lines, skipped, malformed = replay_lines(state, batch)
+            st.lines += lines
+            st.skipped += skipped
+            st.malformed += malformed
+            st.events += lines - skipped - malformed
     finally:
         if was_enabled:
             gc.enable()
-    st.lines += lines
-    st.skipped += skipped
-    st.malformed += malformed
-    st.events += lines - skipped - malformed
     flush(state)
     return state
 

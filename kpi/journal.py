@@ -214,6 +214,34 @@ def read_lines(paths: Iterable[str | Path], stats: ReadStats | None = None) -> I
                 raise JournalError(f"cannot read journal {path}: {exc}") from exc
 
 
+_CHUNK = 262144
+
+
+def read_line_batches(
+    paths: Iterable[str | Path], stats: ReadStats | None = None
+) -> Iterator[list[bytes]]:
+    """Lines of several journal files in order, in large batches (no trailing newlines).
+
+    The replay hot path takes whole batches: splitting 8 MiB at a time in C costs less
+    than handing lines over one by one.
+    """
+    for name in paths:
+        path = Path(name)
+        if stats is not None:
+            stats.files += 1
+        with _open(path) as handle:
+            rest = b""
+            try:
+                while chunk := handle.read(_CHUNK):
+                    lines = (rest + chunk).split(b"\n")
+                    rest = lines.pop()
+                    yield lines
+            except (OSError, EOFError) as exc:  # truncated gzip, I/O error mid-file
+                raise JournalError(f"cannot read journal {path}: {exc}") from exc
+            if rest:
+                yield [rest]
+
+
 def read_events(
     paths: Iterable[str | Path],
     stats: ReadStats | None = None,
