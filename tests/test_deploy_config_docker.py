@@ -260,6 +260,7 @@ PROMQL_WORDS = {
 def promql_metrics(expr: str) -> set[str]:
     """Metric names in a PromQL expression (label matchers, grouping lists, durations and
     Grafana variables removed)."""
+    expr = re.sub(r"\blabel_values\(\s*([^,()]+),[^()]*\)", r"\1", expr)
     expr = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
     expr = re.sub(r"\{[^{}]*\}", "", expr)
     expr = re.sub(r"\[[^\[\]]*\]", "", expr)
@@ -277,6 +278,9 @@ def test_promql_metric_extraction() -> None:
     assert promql_metrics(expr) == {
         "hotline_call_wait_seconds_bucket",
         "hotline_call_wait_seconds_count",
+    }
+    assert promql_metrics("label_values(hotline_agent_offers_total, agent)") == {
+        "hotline_agent_offers_total"
     }
 
 
@@ -318,6 +322,8 @@ def test_exported_names_come_from_the_kpi_module() -> None:
 def dashboard_exprs(node: Any) -> list[str]:
     out = []
     if isinstance(node, dict):
+        if node.get("type") in ("custom", "interval", "constant", "textbox"):
+            return out  # template variables whose `query` is a value list, not PromQL
         for key, value in node.items():
             if key in ("expr", "query") and isinstance(value, str):
                 out.append(value)
