@@ -21,19 +21,31 @@ class ConfigError(ValueError):
     """The configuration file or options are not usable."""
 
 
+# How Asterisk's threads race when a phone starts ringing (all three are in the traces):
+# Dial("") then ChannelStateChange(Ringing) then Dial(RINGING) is the common case.
+RINGING_ORDERS = ("dial_first", "state_first", "ringing_first")
+
+
 @dataclass
 class EndpointBehaviour:
-    """How a simulated SIP phone answers: after N s, never (None), busy or unreachable."""
+    """How a simulated SIP phone answers: after N s, never (None), busy or unreachable.
+
+    `ringing_order` pins the same-instant race of Dial("") / ChannelStateChange(Ringing) /
+    Dial(RINGING); None keeps the simulator's choice (dial_first, or ringing_first for a
+    channel dialled from inside a bridge, as supervisor_spy shows).
+    """
 
     answer_after: float | None = 2.0
     busy: bool = False
     unavailable: bool = False
+    ringing_order: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "answer_after": self.answer_after,
             "busy": self.busy,
             "unavailable": self.unavailable,
+            "ringing_order": self.ringing_order,
         }
 
 
@@ -60,6 +72,7 @@ class SimConfig:
     # [agents] _1XXX => Stasis(hotline,transfer,${EXTEN}); used by phone transfers.
     agents_context: str = "agents"
     transfer_app: tuple[str, str] = ("hotline", "transfer")
+    transfer_pattern: str = "_1XXX"
     trunk: str = "PJSIP/pstn"
     trunk_host: str = "127.0.0.2"
     recordings_dir: Path = field(default_factory=lambda: Path("recordings-sim"))
@@ -80,10 +93,14 @@ def _behaviour(raw: Any, where: str) -> EndpointBehaviour:
         raise ConfigError(f"{where}.answer_after: expected seconds >= 0 or absent")
     if raw.get("never_answer"):
         after = None
+    order = raw.get("ringing_order")
+    if order is not None and order not in RINGING_ORDERS:
+        raise ConfigError(f"{where}.ringing_order: expected one of {', '.join(RINGING_ORDERS)}")
     return EndpointBehaviour(
         answer_after=None if after is None else float(after),
         busy=bool(raw.get("busy", False)),
         unavailable=bool(raw.get("unavailable", False)),
+        ringing_order=None if order is None else str(order),
     )
 
 
@@ -132,7 +149,7 @@ def load_config(path: Path | None = None, **overrides: Any) -> SimConfig:
             cfg.recordings_dir = Path(str(raw["recordings_dir"]))
         if "sound_durations" in raw:
             cfg.sound_durations = {str(k): float(v) for k, v in raw["sound_durations"].items()}
-        for key in ("trunk", "asterisk_id", "agents_context"):
+        for key in ("trunk", "asterisk_id", "agents_context", "transfer_pattern"):
             if key in raw:
                 setattr(cfg, key, str(raw[key]))
     for key, value in overrides.items():

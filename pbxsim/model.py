@@ -59,6 +59,18 @@ class Cancellable(Protocol):
 
 
 @dataclass
+class Refer:
+    """A phone's blind-transfer REFER left to the ARI app (PJSIP_TRANSFER_HANDLING=ari-only).
+
+    Its framehook stays on the channel (ruling out native RTP bridging); `done` once the app
+    reported a final state with /transfer_progress.
+    """
+
+    destination: str
+    done: bool = False
+
+
+@dataclass
 class Channel:
     id: str
     name: str
@@ -96,7 +108,11 @@ class Channel:
     held: bool = False
     playbacks: list[str] = field(default_factory=list)
     recordings: list[str] = field(default_factory=list)
-    transfer_handling: str = "core"
+    transfer_handling: str = "core"  # PJSIP_TRANSFER_HANDLING(): core | ari-only
+    refer: Refer | None = None  # a REFER handed to the app (ari-only)
+    local_partner: str | None = None  # the other half of a Local channel pair
+    replaces: str | None = None  # the channel this Local half replaced in its bridge
+    pending_caller: tuple[str, str] | None = None  # caller id set but not yet published
     gone: bool = False
 
     @property

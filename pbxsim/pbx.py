@@ -16,6 +16,7 @@ from typing import Any
 
 from ari_app.ari.timestamps import format_ari_timestamp
 from pbxsim.config import EndpointBehaviour, SimConfig
+from pbxsim.dialplan import PatternError, exten_matches
 from pbxsim.media import MediaError, media_duration, silent_wav, wav_seconds
 from pbxsim.model import (
     CAUSE_TEXT,
@@ -28,6 +29,7 @@ from pbxsim.model import (
     Json,
     LiveRecording,
     Playback,
+    Refer,
     bridge_snapshot,
     channel_snapshot,
     playback_snapshot,
@@ -87,8 +89,7 @@ class Pbx:
         self._seq = config.first_uniqueid_seq
         self._name_seq = 1
         self._snoop_seq = 1
-        self._recorder_seq = 1
-        self._local_seq = 1
+        self._unreal_seq = 1  # core_unreal.c numbers Recorder/ and Local/ pairs alike
         self._ids = 0
         self.started = config.wall_base
 
@@ -189,7 +190,7 @@ class Pbx:
         if not name:
             raise AriError(400, "Variable name is required")
         if name.startswith("PJSIP_TRANSFER_HANDLING("):
-            ch.transfer_handling = value
+            ch.transfer_handling = "ari-only" if value == "ari-only" else "core"
             return
         self._setvar(ch, name, value)
 
@@ -197,6 +198,8 @@ class Pbx:
         ch = self.channel(channel_id)
         if not name:
             raise AriError(400, "Variable name is required")
+        if name.startswith("PJSIP_TRANSFER_HANDLING("):
+            return {"value": ch.transfer_handling}
         if name not in ch.variables:
             raise AriError(404, "Provided variable was not found")
         return {"value": ch.variables[name]}
@@ -225,6 +228,11 @@ class Pbx:
             return
         ch.in_stasis = False
         self._ch_event(ch, "StasisEnd")
+        if ch.tech == "Local":
+            # Fitted to agent_phone_blind_transfer: nothing after a Local half's StasisEnd
+            # (no STASISSTATUS, no ChannelDestroyed) reaches the app.
+            ch.app = None
+            return
         if ch.via_dialplan:
             self._setvar(ch, "STASISSTATUS", "SUCCESS")
 
@@ -293,12 +301,15 @@ class Pbx:
                   variables: dict[str, str], extension: str | None = None) -> Json:
         if not app and not extension:
             raise AriError(400, "Application or extension must be specified")
-        if originator:
-            self.channel(originator, "Originator channel not found", 400)
+        orig = self.channel(originator, "Originator channel not found", 400) if originator else None
         stasis_app = app or self.config.transfer_app[0]
         ch = self._outbound(endpoint, channel_id, variables, stasis_app, announce_vars=False)
         ch.originated = True
         ch.originator = originator
+        if orig is not None:
+            # dial.c copies the originator's caller id (as it is now, published or not).
+            ch.connected_name, ch.connected_number = orig.pending_caller or (
+                orig.caller_name, orig.caller_number)
         ch.app_name, ch.app_data = "AppDial2", "(Outgoing Line)"
         if app:
             ch.dial_app = (app, tuple(a for a in app_args.split(",") if a) if app_args else ())
@@ -343,8 +354,8 @@ class Pbx:
     def _start_dial(self, ch: Channel, timeout: float | None, dialstring_always: bool) -> None:
         behaviour = self.endpoints.get(f"{ch.tech}/{ch.resource}", EndpointBehaviour())
         ch.dialing = True
-        self._dial_event(ch, "", dialstring_always)
         if behaviour.busy or behaviour.unavailable:
+            self._dial_event(ch, "", dialstring_always)
             cause, tech_cause, status = (17, 486, "BUSY") if behaviour.busy else (
                 20, 404, "CHANUNAVAIL")
             self._ch_event(ch, "ChannelHangupRequest", cause=cause, tech_cause=tech_cause)
@@ -352,19 +363,27 @@ class Pbx:
             ch.dialing = False
             self._end_channel(ch, cause, tech_cause)
             return
-        if ch.bridge is None:
-            ch.state = "Ringing"
-            self._ch_event(ch, "ChannelStateChange")
-            self._dial_event(ch, "RINGING", dialstring_always)
-        else:  # a bridged channel reports RINGING before its state change (supervisor_spy)
-            self._dial_event(ch, "RINGING", dialstring_always)
-            ch.state = "Ringing"
-            self._ch_event(ch, "ChannelStateChange")
+        # Three threads race here; all three orders are in the traces. Unless the phone pins
+        # it, a bridged channel reports RINGING before its state change (supervisor_spy),
+        # others Dial(""), state change, RINGING (agent_no_answer, full_call).
+        order = behaviour.ringing_order or ("ringing_first" if ch.bridge else "dial_first")
+        if order == "state_first":
+            self._ringing_state(ch)
+        self._dial_event(ch, "", dialstring_always)
+        if order == "dial_first":
+            self._ringing_state(ch)
+        self._dial_event(ch, "RINGING", dialstring_always)
+        if order == "ringing_first":
+            self._ringing_state(ch)
         if behaviour.answer_after is not None:
             self._after(ch, behaviour.answer_after,
                         lambda: self._phone_answers(ch, dialstring_always))
         if timeout is not None:
             self._after(ch, timeout, lambda: self._dial_timeout(ch, dialstring_always))
+
+    def _ringing_state(self, ch: Channel) -> None:
+        ch.state = "Ringing"
+        self._ch_event(ch, "ChannelStateChange")
 
     def _phone_answers(self, ch: Channel, dialstring_always: bool) -> None:
         if ch.gone or not ch.dialing:
@@ -402,9 +421,14 @@ class Pbx:
     # --------------------------------------------------------- channel ops
     def answer(self, channel_id: str) -> None:
         ch = self.stasis_channel(channel_id)
-        if ch.bridge and ch.state != "Up":
-            self._peer_round(self.bridges[ch.bridge])
-        self._set_up(ch)
+        partner = self.channels.get(ch.local_partner or "")
+        # Answering one half of a Local pair answers the other.
+        for answered in (ch, partner):
+            if answered is None or answered.gone:
+                continue
+            if answered.bridge and answered.state != "Up":
+                self._peer_round(self.bridges[answered.bridge])
+            self._set_up(answered)
 
     def ring(self, channel_id: str) -> None:
         self.stasis_channel(channel_id)
@@ -532,6 +556,12 @@ class Pbx:
                 fields["tech_cause"] = tech_cause
             self._ch_event(ch, "ChannelDestroyed", **fields)
         del self.channels[ch.id]
+        partner = self.channels.get(ch.local_partner or "")
+        if partner is not None and not partner.gone:
+            # A Local pair dies together: the other half is hung up (cause 16, not soft).
+            partner.dialing = False
+            self._ch_event(partner, "ChannelHangupRequest", cause=16)
+            self._end_channel(partner, 16, None)
         target = self.channels.get(ch.snoop_target or "")
         if target is not None:
             target.snoops = [s for s in target.snoops if s != ch.id]
@@ -601,9 +631,11 @@ class Pbx:
         self._finish_orphan_recordings(br)
 
     def _round_order(self, br: Bridge) -> list[Channel]:
+        """Fitted: answered SIP legs are visited newest first, others in join order; a Local
+        half that replaced a leg (blind transfer) takes that leg's place."""
         members = [self.channels[m] for m in br.members]
         real = [c for c in members if c.tech != "Recorder"]
-        if real and all(c.is_pjsip and c.state == "Up" for c in real):
+        if real and all((c.is_pjsip and c.state == "Up") or c.replaces for c in real):
             return list(reversed(members))
         return members
 
@@ -636,31 +668,51 @@ class Pbx:
         if br.bridge_type == "holding":
             return "holding_bridge"
         members = [self.channels[m] for m in br.members]
+        if not members:
+            return "simple_bridge"
         if len(members) >= 3:
             return "softmix"
         if len(members) == 2:
-            if all(c.is_pjsip and c.state == "Up" and not c.snoops for c in members):
+            # Audiohooks (snoop) and framehooks (an ARI-handled REFER) rule out native RTP.
+            if all(c.is_pjsip and c.state == "Up" and not c.snoops and c.refer is None
+                   for c in members):
                 return "native_rtp"
             return "softmix" if br.technology == "softmix" else "simple_bridge"
         return "simple_bridge" if br.technology == "softmix" else br.technology
 
     def _retech(self, br: Bridge, between: Callable[[], None] | None = None) -> None:
-        """A technology change reconfigures the bridge again: two more peer-var passes."""
+        """A technology change reconfigures the bridge again: one more peer-var pass, and
+        one more still when native RTP starts or stops (simple_bridge -> softmix shows one,
+        every change to or from native_rtp two)."""
         wanted = self._wanted_technology(br)
         if wanted == br.technology or len(br.members) < 2:
             br.technology = wanted
             return
-        br.technology = wanted
+        old, br.technology = br.technology, wanted
         self._peer_round(br)
         if between is not None:
             between()
-        self._peer_round(br)
+        if "native_rtp" in (old, wanted):
+            self._peer_round(br)
 
-    def _join(self, br: Bridge, ch: Channel, between: Callable[[], None] | None = None) -> None:
-        br.members.append(ch.id)
+    def _enter_bridge(self, br: Bridge, ch: Channel, at: int | None = None) -> None:
+        """Membership and ChannelEnteredBridge, without the reconfiguration passes."""
+        if ch.pending_caller is not None:
+            # Joining publishes a fresh snapshot, and with it a caller id set behind its back.
+            ch.caller_name, ch.caller_number = ch.pending_caller
+            ch.pending_caller = None
+            self._ch_event(ch, "ChannelCallerId", caller_presentation=0,
+                           caller_presentation_txt="Presentation Allowed, Not Screened")
+        br.members.insert(len(br.members) if at is None else at, ch.id)
         ch.bridge = br.id
         if ch.tech != "Recorder":
             self._emit(ch.app, "ChannelEnteredBridge", bridge=self.bsnap(br), channel=self.snap(ch))
+        # A completed transfer's variables are cleared on the next bridge join.
+        self._unsetvar(ch, "BLINDTRANSFER")
+        self._unsetvar(ch, "ATTENDEDTRANSFER")
+
+    def _join(self, br: Bridge, ch: Channel, between: Callable[[], None] | None = None) -> None:
+        self._enter_bridge(br, ch)
         self._peer_round(br)
         self._retech(br, between)
 
@@ -830,10 +882,10 @@ class Pbx:
             recorder = self._new_channel(
                 tech="Recorder", resource="ARI", channel_id=None, state="Up",
                 context="default", exten="s", priority=1, protocol_id="",
-                name=f"Recorder/ARI-{self._recorder_seq:08x};2",
+                name=f"Recorder/ARI-{self._unreal_seq:08x};2",
             )
             self._seq += 1  # the ;1 half of the recorder's local pair
-            self._recorder_seq += 1
+            self._unreal_seq += 1
             rec.recorder_channel = recorder.id
             self._join(br, recorder, between=lambda: self._recording_started(rec))
             if rec.state != "recording":
@@ -963,6 +1015,132 @@ class Pbx:
     def _dtmf_received(self, ch: Channel, digit: str, duration_ms: int) -> None:
         if not ch.gone:
             self._ch_event(ch, "ChannelDtmfReceived", digit=digit, duration_ms=duration_ms)
+
+    # --------------------------------------------------------------- transfers
+    def phone_refer(self, channel_id: str, to: str) -> list[str]:
+        """The phone on `channel_id` sends a SIP REFER (blind transfer to extension `to`).
+
+        `core` handling (the default): Asterisk swaps a Local pair into the bridge and its
+        ;2 half runs the dialplan into Stasis; returns the pair's ids (;1, ;2). `ari-only`
+        (PJSIP_TRANSFER_HANDLING()): only ChannelTransfer is reported; returns [].
+        """
+        ch = self.channel(channel_id)
+        if not ch.is_pjsip or ch.state != "Up":
+            raise AriError(409, "REFER needs an answered SIP call")
+        if not to or not to.isprintable() or len(to) > 80:
+            raise AriError(400, "Refer-To extension is required")
+        if ch.transfer_handling == "ari-only":
+            self._refer_to_app(ch, to)
+            return []
+        one, two = self._blind_transfer(ch, to)
+        return [one.id, two.id]
+
+    def _referred_by(self, ch: Channel) -> Json:
+        out: Json = {"source_channel": self.snap(ch)}
+        if ch.bridge is not None:
+            br = self.bridges[ch.bridge]
+            if len(br.members) == 2:  # ast_bridge_peer(): only a two-party bridge has one
+                other = next(m for m in br.members if m != ch.id)
+                out["connected_channel"] = self.snap(self.channels[other])
+            out["bridge"] = self.bsnap(br)
+        return out
+
+    def _transfer_event(self, ch: Channel, refer: Refer, state: str | None) -> None:
+        fields: Json = {"refer_to": {"requested_destination": {"destination": refer.destination}},
+                        "referred_by": self._referred_by(ch)}
+        if state is not None:
+            fields["state"] = state
+        self._emit(ch.app, "ChannelTransfer", **fields)
+
+    def _refer_to_app(self, ch: Channel, to: str) -> None:
+        refer = Refer(to)
+        self._transfer_event(ch, refer, None)
+        ch.refer = refer
+        if ch.bridge is not None:
+            # res_pjsip_refer's framehook reconfigures the bridge and rules out native RTP.
+            br = self.bridges[ch.bridge]
+            self._peer_round(br)
+            self._retech(br)
+
+    def transfer_progress(self, channel_id: str, state: str) -> None:
+        """POST /channels/{id}/transfer_progress: NOTIFY the phone, report ChannelTransfer.
+        Without a REFER waiting for the app it does nothing (204)."""
+        ch = self.channel(channel_id)
+        refer = ch.refer
+        if refer is None or refer.done:
+            return
+        if state != "channel_progress":
+            refer.done = True  # answered / unavailable / declined end the REFER
+        self._transfer_event(ch, refer, state)
+
+    def _blind_transfer(self, ch: Channel, exten: str) -> tuple[Channel, Channel]:
+        """Asterisk's own blind transfer of a bridged leg (bridge.c blind_transfer_bridge),
+        in agent_phone_blind_transfer's order."""
+        if ch.bridge is None:
+            raise AriError(409, "REFER refused: the channel is not in a bridge")
+        context = self.config.agents_context
+        try:
+            routed = exten_matches(self.config.transfer_pattern, exten)
+        except PatternError as exc:
+            raise AriError(500, f"transfer_pattern: {exc}") from exc
+        if not routed:
+            raise AriError(404, f"REFER refused: no extension {exten} in context {context}")
+        app, first_arg = self.config.transfer_app
+        if app not in self.apps:
+            raise AriError(409, f"REFER refused: Stasis application {app} not registered")
+        br = self.bridges[ch.bridge]
+        before = self.bsnap(br)
+        peers = [self.channels[m] for m in br.members
+                 if m != ch.id and self.channels[m].tech != "Recorder"]
+        transferee = peers[0] if len(peers) == 1 else None
+        ch.held = False
+        self._ch_event(ch, "ChannelUnhold")
+        if transferee is not None:
+            self._setvar(ch, "BLINDTRANSFER", transferee.name)
+        for peer in peers:
+            self._setvar(peer, "BLINDTRANSFER", ch.name)
+        one, two = self._local_pair(exten, context)
+        for half in (one, two):
+            half.variables["BLINDTRANSFER"] = ch.name  # set before the app sees them
+        replacement = self.snap(one)
+        # ;2 runs [agents] _1XXX => Stasis(hotline,transfer,${EXTEN}).
+        two.state = "Ring"
+        self._enter_stasis(two, app, [first_arg, exten], via_dialplan=True, dialplan_event=False)
+        # ;1 is imparted into the Stasis bridge in the transferer's place.
+        one.app = br.app or ch.app
+        one.in_stasis = True
+        one.app_name, one.app_data = "Stasis", one.app or ""
+        self._ch_event(one, "StasisStart", args=[], replace_channel=self.snap(ch))
+        at = br.members.index(ch.id)
+        self._leave_bridge(ch)
+        one.replaces = ch.id
+        self._enter_bridge(br, one, at)
+        self._peer_round(br)
+        if transferee is not None:
+            identity = (transferee.caller_name, transferee.caller_number)
+            if (one.connected_name, one.connected_number) != identity:
+                one.connected_name, one.connected_number = identity
+                self._ch_event(one, "ChannelConnectedLine")
+            two.pending_caller = identity  # chan_local copies it to ;2 without publishing
+        self._peer_round(br)
+        fields: Json = {"bridge": before, "channel": self.snap(ch), "replace_channel": replacement,
+                        "context": context, "exten": exten, "is_external": True,
+                        "result": "Success"}
+        if transferee is not None:
+            fields["transferee"] = self.snap(transferee)
+        self._emit(br.app or ch.app, "BridgeBlindTransfer", **fields)
+        self._retech(br)
+        return one, two
+
+    def _local_pair(self, exten: str, context: str) -> tuple[Channel, Channel]:
+        base = f"Local/{exten}@{context}-{self._unreal_seq:08x}"
+        self._unreal_seq += 1
+        one, two = (self._new_channel(
+            tech="Local", resource=f"{exten}@{context}", channel_id=None, state="Down",
+            context=context, exten=exten, priority=1, protocol_id="", name=f"{base};{n}",
+        ) for n in (1, 2))
+        one.local_partner, two.local_partner = two.id, one.id
+        return one, two
 
     def move(self, channel_id: str, app: str, app_args: str) -> None:
         ch = self.stasis_channel(channel_id)

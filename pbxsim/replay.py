@@ -6,6 +6,14 @@ events that preceded it have arrived — except the events the request itself ca
 ARI delivers before the response and so precede the request line in the file. Those are
 found by walking back from the request over events that concern the objects it names.
 
+Phones' own actions are read off the trace the same way. The order in which each dial's
+Dial("") / ChannelStateChange(Ringing) / Dial(RINGING) came out (a race between Asterisk's
+threads) becomes the phone's `ringing_order`. A REFER (blind transfer) starts where its
+first event is — `ChannelTransfer` without `state` (ari-only) or the transferer's
+`ChannelUnhold` before a `BridgeBlindTransfer` (core) — and is sent with
+`Simulator.phone_refer` after the events before it, plus the gap the trace shows between
+the last of those and the REFER's first event.
+
 Events are compared after canonicalising ids (channel/bridge/playback/recording ids,
 channel names, SIP call-ids become <id0>, <id1>... in order of first appearance in each
 stream), dropping timestamps and the RTPAUDIOQOS* statistics' values. Events of one
@@ -28,6 +36,7 @@ import aiohttp
 
 from ari_app.ari.timestamps import parse_ari_timestamp
 from pbxsim.config import EndpointBehaviour
+from pbxsim.pbx import AriError
 from pbxsim.server import Simulator
 
 Json = dict[str, Any]
@@ -41,10 +50,11 @@ TIMING_TOLERANCE = 0.25
 
 @dataclass
 class Action:
-    kind: str  # "request" | "call"
+    kind: str  # "request" | "call" | "refer"
     needed: int  # trace events that must have arrived before it is taken
     item: Json
-    trace_channel: str = ""  # for calls: the trace's id of the caller's channel
+    trace_channel: str = ""  # calls: the caller's channel; refers: the transferer's
+    target: str = ""  # refers: the extension transferred to
     talk: float | None = None
     patience: float | None = None
     delay: float = 0.0  # the recording app's think time after the last awaited event
@@ -99,6 +109,10 @@ def event_refs(event: Json) -> set[str]:
         snap = event.get(key)
         if isinstance(snap, dict) and "id" in snap:
             refs.add(str(snap["id"]))
+    for key in ("referred_by", "refer_to"):  # ChannelTransfer nests its snapshots
+        nested = event.get(key)
+        if isinstance(nested, dict):
+            refs |= event_refs(nested)
     for key in ("playback", "recording"):
         snap = event.get(key)
         if isinstance(snap, dict):
@@ -154,6 +168,10 @@ def _spontaneous(event: Json, req: Json, created: set[str]) -> bool:
     etype = event["type"]
     if etype == "StasisStart":
         return event["channel"]["id"] not in created
+    if etype in ("BridgeBlindTransfer", "ChannelUnhold"):
+        return not str(req["path"]).endswith("/hold")
+    if etype == "ChannelTransfer":
+        return "state" not in event  # the phone's REFER; with a state it is /transfer_progress
     if etype == "Dial":
         return event["dialstatus"] not in ("", "RINGING")
     if etype == "ChannelStateChange" and event["channel"]["state"] == "Up":
@@ -161,9 +179,34 @@ def _spontaneous(event: Json, req: Json, created: set[str]) -> bool:
     return False
 
 
-def derive_endpoints(events: Iterable[Json]) -> dict[str, EndpointBehaviour]:
-    """Each dialled phone's behaviour as the trace shows it."""
-    ringing: dict[str, float] = {}
+RINGING_MARKS: dict[tuple[str, ...], str] = {("dial", "state", "ringing"): "dial_first",
+                 ("state", "dial", "ringing"): "state_first",
+                 ("dial", "ringing", "state"): "ringing_first"}
+
+
+def ringing_orders(events: Iterable[Json]) -> dict[str, str]:
+    """Per dialled channel id, how Dial("") / state Ringing / Dial(RINGING) were ordered."""
+    marks: dict[str, list[str]] = {}
+    for e in events:
+        if e["type"] == "Dial" and e["dialstatus"] in ("", "RINGING"):
+            mark, cid = ("dial" if not e["dialstatus"] else "ringing"), str(e["peer"]["id"])
+        elif e["type"] == "ChannelStateChange" and e["channel"]["state"] == "Ringing":
+            mark, cid = "state", str(e["channel"]["id"])
+        else:
+            continue
+        seen = marks.setdefault(cid, [])
+        if mark not in seen:
+            seen.append(mark)
+    return {cid: RINGING_MARKS[tuple(m)] for cid, m in marks.items()
+            if tuple(m) in RINGING_MARKS}
+
+
+def derive_endpoints(events: Iterable[Json], *, ringing: bool = True
+                     ) -> dict[str, EndpointBehaviour]:
+    """Each dialled phone's behaviour as the trace shows it (`ringing`: and its race)."""
+    events = list(events)
+    orders = ringing_orders(events) if ringing else {}
+    ringing_at: dict[str, float] = {}
     result: dict[str, EndpointBehaviour] = {}
     for e in events:
         if e["type"] != "Dial":
@@ -171,17 +214,43 @@ def derive_endpoints(events: Iterable[Json]) -> dict[str, EndpointBehaviour]:
         peer = e["peer"]
         endpoint = str(peer["name"]).rsplit("-", 1)[0]
         status = e["dialstatus"]
+        order = orders.get(str(peer["id"]))
         if status == "RINGING":
-            ringing[peer["id"]] = _ts(e)
-            result.setdefault(endpoint, EndpointBehaviour(answer_after=None))
+            ringing_at[peer["id"]] = _ts(e)
+            result.setdefault(endpoint, EndpointBehaviour(answer_after=None, ringing_order=order))
         elif status == "ANSWER":
-            start = ringing.get(peer["id"], _ts(e))
-            result[endpoint] = EndpointBehaviour(answer_after=round(_ts(e) - start, 3))
+            start = ringing_at.get(peer["id"], _ts(e))
+            result[endpoint] = EndpointBehaviour(answer_after=round(_ts(e) - start, 3),
+                                                 ringing_order=order)
         elif status == "BUSY":
             result[endpoint] = EndpointBehaviour(busy=True)
         elif status == "CHANUNAVAIL":
             result[endpoint] = EndpointBehaviour(unavailable=True)
     return result
+
+
+def refer_starts(items: list[Json]) -> dict[int, tuple[str, str]]:
+    """Item index of each REFER's first event -> (transferer's channel id, extension)."""
+    starts: dict[int, tuple[str, str]] = {}
+    for i, item in enumerate(items):
+        if not _is_event(item):
+            continue
+        if item["type"] == "ChannelTransfer" and "state" not in item:
+            source = item["referred_by"]["source_channel"]["id"]
+            to = item["refer_to"]["requested_destination"].get("destination", "")
+            starts[i] = (str(source), str(to))
+        elif item["type"] == "BridgeBlindTransfer" and item.get("is_external"):
+            transferer = str(item["channel"]["id"])
+            first = i
+            for j in range(i - 1, -1, -1):
+                e = items[j]
+                if not _is_event(e) or _ts(item) - _ts(e) > 0.05:
+                    break
+                if e["type"] == "ChannelUnhold" and e["channel"]["id"] == transferer:
+                    first = j
+                    break
+            starts[first] = (transferer, str(item["exten"]))
+    return starts
 
 
 def plan(items: list[Json]) -> list[Action]:
@@ -192,13 +261,21 @@ def plan(items: list[Json]) -> list[Action]:
         event_index[i] = count
         if _is_event(item):
             count += 1
+    # Channels the app hung up (a DELETE that found the channel: not the caller's BYE).
     deleted = {str(r["path"]).split("/")[2] for r in items
-               if not _is_event(r) and r["method"] == "DELETE"
+               if not _is_event(r) and r["method"] == "DELETE" and int(r["status"]) < 300
                and str(r["path"]).startswith("/channels/")}
     actions: list[Action] = []
     events = [e for e in items if _is_event(e)]
+    refers = refer_starts(items)
     seen: set[str] = set()
     for i, item in enumerate(items):
+        if i in refers:
+            needed = event_index[i]
+            delay = round(_ts(item) - _ts(events[needed - 1]), 3) if needed else 0.0
+            transferer, to = refers[i]
+            actions.append(Action("refer", needed, item, transferer, target=to,
+                                  delay=max(0.0, delay)))
         if not _is_event(item):
             start = caused_run_start(items, i)
             needed = event_index[start]
@@ -229,7 +306,8 @@ def plan(items: list[Json]) -> list[Action]:
                 patience = round(hang - _ts(item), 3)
         needed = event_index[i]
         delay = max(0.0, _ts(item) - _ts(events[needed - 1])) if needed else 0.0
-        actions.append(Action("call", needed, item, ch["id"], talk, patience, delay))
+        actions.append(Action("call", needed, item, ch["id"], talk=talk, patience=patience,
+                              delay=delay))
     return actions
 
 
@@ -402,12 +480,15 @@ def _learn_ids(trace_events: list[Json], sim_events: list[Json], ids: dict[str, 
 
 
 async def replay(sim: Simulator, trace_path: Path, app: str = "hotline",
-                 auth: tuple[str, str] = ("hotline", "hotline")) -> ReplayReport:
-    """Run one trace against a started simulator; the simulator's phones are reconfigured."""
+                 auth: tuple[str, str] = ("hotline", "hotline"),
+                 ringing_from_trace: bool = True) -> ReplayReport:
+    """Run one trace against a started simulator; the simulator's phones are reconfigured
+    (`ringing_from_trace=False` leaves the ringing race to the simulator's own choice)."""
     items = load_trace(trace_path)
     trace_events = [i for i in items if _is_event(i)]
     report = ReplayReport(trace_path.stem)
-    for endpoint, behaviour in derive_endpoints(trace_events).items():
+    for endpoint, behaviour in derive_endpoints(trace_events,
+                                                ringing=ringing_from_trace).items():
         sim.set_endpoint(endpoint, behaviour)
     ids: dict[str, str] = {}
     collector = _Collector()
@@ -430,6 +511,14 @@ async def replay(sim: Simulator, trace_path: Path, app: str = "hotline",
                         patience=action.patience, talk=action.talk,
                         caller_name=ch["caller"]["name"])
                     ids[action.trace_channel] = sim_id
+                    await sim.drain()
+                    continue
+                if action.kind == "refer":
+                    transferer = ids.get(action.trace_channel, action.trace_channel)
+                    try:
+                        sim.phone_refer(transferer, action.target)
+                    except AriError as exc:
+                        report.rest.append(f"REFER from {action.trace_channel}: {exc}")
                     await sim.drain()
                     continue
                 await _send(http, sim.base_url, action.item, ids, items, report)

@@ -168,7 +168,7 @@ def _transfer_progress(pbx: Pbx, p: Params) -> RestResult:
     allowed = {"channel_progress", "channel_answered", "channel_unavailable", "channel_declined"}
     if p.text("states") not in allowed:
         raise AriError(400, "Invalid state")
-    pbx.channel(p.text("channelId"))
+    pbx.transfer_progress(p.text("channelId"), p.text("states"))
     return RestResult(204)
 
 

@@ -21,7 +21,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from ari_app.ari.spec import AriSpec, load_spec
-from pbxsim.config import EndpointBehaviour, SimConfig
+from pbxsim.config import RINGING_ORDERS, EndpointBehaviour, SimConfig
 from pbxsim.model import Json
 from pbxsim.pbx import AriError, Pbx
 from pbxsim.rest import handle
@@ -221,10 +221,14 @@ class Simulator:
         after = data.get("answer_after", 2.0)
         if after is not None and (not isinstance(after, int | float) or after < 0):
             raise AriError(400, "answer_after must be seconds >= 0 or null")
+        order = data.get("ringing_order")
+        if order is not None and order not in RINGING_ORDERS:
+            raise AriError(400, f"ringing_order must be one of {', '.join(RINGING_ORDERS)} or null")
         behaviour = self.set_endpoint(
             f"{request.match_info['tech']}/{request.match_info['resource']}",
             EndpointBehaviour(None if after is None else float(after),
-                              bool(data.get("busy", False)), bool(data.get("unavailable", False))),
+                              bool(data.get("busy", False)), bool(data.get("unavailable", False)),
+                              order),
         )
         return web.json_response(behaviour.as_json())
 
@@ -258,6 +262,22 @@ class Simulator:
         self.phone_dtmf(request.match_info["id"], digits, int(data.get("duration_ms", 100)))
         return web.Response(status=204)
 
+    async def _sim_refer(self, request: web.Request) -> web.Response:
+        data = await self._control_json(request)
+        to = data.get("to")
+        if not isinstance(to, str) or not to:
+            raise AriError(400, "to (extension string) is required")
+        if "id" in request.match_info:
+            channel_id = request.match_info["id"]
+        else:
+            channel_id = self.endpoint_channel(
+                f"{request.match_info['tech']}/{request.match_info['resource']}")
+        created = self.phone_refer(channel_id, to)
+        await self.drain()
+        handling = "core" if created else "ari-only"
+        return web.json_response({"channel": channel_id, "handling": handling,
+                                  "local_channels": created}, status=202)
+
     async def _sim_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats())
 
@@ -269,6 +289,8 @@ class Simulator:
         application.router.add_post("/sim/calls", self._sim_call)
         application.router.add_post("/sim/channels/{id}/hangup", self._sim_hangup)
         application.router.add_post("/sim/channels/{id}/dtmf", self._sim_dtmf)
+        application.router.add_post("/sim/channels/{id}/refer", self._sim_refer)
+        application.router.add_post("/sim/endpoints/{tech}/{resource}/refer", self._sim_refer)
         application.router.add_get("/sim/stats", self._sim_stats)
         return application
 
@@ -310,6 +332,21 @@ class Simulator:
 
     def phone_dtmf(self, channel_id: str, digits: str, duration_ms: int = 100) -> None:
         self.pbx.phone_dtmf(channel_id, digits, duration_ms)
+
+    def phone_refer(self, channel_id: str, to: str) -> list[str]:
+        """The phone on the channel blind-transfers it to extension `to` (SIP REFER);
+        returns the Local pair's ids under `core` handling, [] under `ari-only`."""
+        return self.pbx.phone_refer(channel_id, to)
+
+    def endpoint_channel(self, endpoint: str) -> str:
+        """The one live channel of a phone (its current call)."""
+        tech, _, resource = endpoint.partition("/")
+        ids = self.pbx.endpoint_json(tech, resource)["channel_ids"]
+        if not ids:
+            raise AriError(404, f"{endpoint} has no call")
+        if len(ids) > 1:
+            raise AriError(409, f"{endpoint} has {len(ids)} calls; refer on a channel id")
+        return str(ids[0])
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {**asdict(self.pbx.stats), **asdict(self.hub)}
