@@ -124,6 +124,13 @@ class HttpSettings(_Strict):
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
 
 
+class RecordingsSettings(_Strict):
+    """Where Asterisk leaves finished recordings, and how long the index keeps them."""
+
+    dir: Path = Path("/var/spool/asterisk/recording")
+    retention_days: Annotated[int, Field(ge=1)] = 180
+
+
 class RingingSettings(_Strict):
     rings: Annotated[int, Field(ge=1, le=20)] = 3
     country: Annotated[str, Field(pattern=r"^[a-z]{2}$")] = "cn"
@@ -279,6 +286,7 @@ class Config(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     mqtt: MqttSettings = MqttSettings()
     http: HttpSettings = HttpSettings()
+    recordings: RecordingsSettings = RecordingsSettings()
     ringing: RingingSettings = RingingSettings()
     queues: tuple[QueueSettings, ...] = (QueueSettings(name="support", numbers=("12345",)),)
     agents: tuple[AgentSettings, ...] = ()

@@ -2,9 +2,11 @@
 
 Four agents with different habits (1001 quick, 1002 slow, 1003 never answers, 1004 busy
 phone), callers arriving at random with random patience and talk time, records in SQLite
-under `--data-dir`. Shows calls, agents' states and the service level so far until Ctrl-C,
-or for `--duration` seconds of demo time; `--speed 10` runs the clock ten times faster
-(the whole event loop, so ring cadence, timers and HTTP timeouts all scale together).
+under `--data-dir` (`--no-records` to skip), live events over MQTT only with `--mqtt`,
+`/metrics` and the agent API on a free local port. Shows calls, agents' states and the
+service level so far until Ctrl-C, or for `--duration` seconds of demo time; `--speed 10`
+runs the clock ten times faster (the whole event loop, so ring cadence, timers and HTTP
+timeouts all scale together).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ari_app.config import Config, parse_config
+from ari_app.config import Config, ConfigError, parse_config
 from ari_app.domain import AgentState, CallEnded, DomainEvent, Outcome
 from ari_app.passwords import hash_secret
 
@@ -37,13 +39,18 @@ HABITS: dict[str, dict[str, Any]] = {
 }
 
 
-def demo_config(data_dir: Path) -> Config:
+def demo_config(data_dir: Path, mqtt: str = "", http_port: int = 0) -> Config:
+    """The demo's configuration; `mqtt` = "HOST:PORT" of a broker to publish to, or ""."""
     pin_hash = hash_secret(DEMO_PIN, iterations=20_000)
+    host, _, port = mqtt.rpartition(":") if mqtt else ("", "", "")
     return parse_config(
         {
             "engine": {"organisation": "Demo Hotline", "data_dir": str(data_dir)},
             "database": {"url": f"sqlite:///{data_dir / 'hotline.sqlite3'}"},
-            "http": {"host": "127.0.0.1", "port": 0},
+            "http": {"host": "127.0.0.1", "port": http_port},
+            "recordings": {"dir": str(data_dir / "recordings")},
+            "mqtt": {"enabled": bool(mqtt), "host": host or "127.0.0.1",
+                     "port": int(port) if port.isdigit() else 1883},
             "ringing": {"rings": 3, "country": "cn", "rona_pause_after": 2},
             "queues": [
                 {
@@ -139,7 +146,13 @@ async def _demo(args: argparse.Namespace) -> int:
     from pbxsim.server import Simulator
 
     data_dir: Path = args.data_dir
-    config = demo_config(data_dir)
+    try:
+        config = demo_config(data_dir, getattr(args, "mqtt", "") or "",
+                             getattr(args, "http_port", 0))
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(f"error: {line}")
+        return 2
     records = not args.no_records
     if records:
         try:
@@ -149,7 +162,7 @@ async def _demo(args: argparse.Namespace) -> int:
         except Exception as exc:
             print(f"note: records disabled ({type(exc).__name__}: {exc})")
             records = False
-    sim = Simulator(SimConfig(recordings_dir=data_dir / "recordings"))
+    sim = Simulator(SimConfig(recordings_dir=config.recordings.dir))
     for aid, habit in HABITS.items():
         sim.set_endpoint(
             f"PJSIP/agent{aid}",
@@ -169,11 +182,13 @@ async def _demo(args: argparse.Namespace) -> int:
             config,
             ari_url=base,
             records=records,
-            api=False,
             extra_sinks=[board],
             clock=sim.pbx.wall,
         ) as r:
             engine = r.engine
+            print(f"metrics: {r.api_url}/metrics, agent API: {r.api_url}/agents"
+                  + (f", MQTT to {config.mqtt.host}:{config.mqtt.port}"
+                     if config.mqtt.enabled else ""), flush=True)
             for aid in HABITS:
                 await engine.login_checked(aid, DEMO_PIN, f"PJSIP/agent{aid}")
 
@@ -237,6 +252,10 @@ def register(sub: Any) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=Path("var/demo"))
     parser.add_argument("--no-records", action="store_true", help="do not write SQLite records")
+    parser.add_argument("--mqtt", nargs="?", const="127.0.0.1:1883", default="",
+                        metavar="HOST:PORT", help="publish live events to this MQTT broker")
+    parser.add_argument("--http-port", type=int, default=0,
+                        help="port for /metrics and the agent API (default: any free port)")
     parser.set_defaults(func=_run)
 
 

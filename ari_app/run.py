@@ -1,9 +1,18 @@
 """`hotline run --config FILE`: the engine against a real Asterisk's ARI until stopped.
 
-Wiring only: the ARI client and its supervised event connection (reconcile on every
-connect), the event journal (every ARI event, plus the engine's HotlineAgentState lines),
-the SQL records writer, MQTT if enabled, and the agent API. `hotline demo` reuses
-`running()` with the simulator instead of Asterisk.
+Wiring only, in start order (stopped in reverse):
+- one Prometheus registry for everything the engine exports;
+- the SQL records writer (refuses a database whose schema it does not know), and the
+  recordings index, rebuilt from the database, fed by finished recordings;
+- the event journal and the live KPI fold: every ARI event and every HotlineAgentState
+  line reach both, in the same order, so `/metrics` and a later `hotline kpi report` over
+  the journal count the same calls;
+- MQTT if `mqtt.enabled` (queue stats from the Switchboard and the fold);
+- the ARI client, the engine, and its supervised event connection (reconcile on connect);
+- the HTTP server on `[http]`: `GET /metrics` (unauthenticated, as Prometheus scrapes) and
+  the agent API.
+
+`hotline demo` reuses `running()` with the simulator instead of Asterisk.
 """
 
 from __future__ import annotations
@@ -13,29 +22,90 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ari_app.agent_api import serve
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter
+
+from ari_app.agent_api import make_app
 from ari_app.ari.client import AriClient
 from ari_app.ari.connection import ConnectionState, SupervisedConnection
 from ari_app.config import Config, ConfigError, load_config
 from ari_app.domain import EventSink
 from ari_app.engine import Engine
-from ari_app.sinks import JournalAgentStates, RecordsSink
+from ari_app.live_kpi import LiveKpi, kpi_params, queue_stats
+from ari_app.mqtt.domain_sink import MqttEventSink
+from ari_app.mqtt.notifier import MqttNotifier
+from ari_app.recordings_sink import LoopSink, RecordingsSink
+from ari_app.records.domain_sink import RecordsEventSink
+from ari_app.records.schema import SchemaError
+from ari_app.records.writer import RecordWriter, writer_from_config
+from ari_app.sinks import EventFanout, Journal, JournalAgentStates
+from kpi.journal import JournalWriter
+from kpi.metrics import metrics_handler
+from recordings.index import RecordingIndex, load_known
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Running:
+    """What `running()` started, for `hotline run`, the demo and tests."""
+
     engine: Engine
     connection: SupervisedConnection
+    registry: CollectorRegistry
+    kpi: LiveKpi
     api_url: str = ""
-    closers: list[Any] = field(default_factory=list)
+    writer: RecordWriter | None = None
+    index: RecordingIndex | None = None
+    recordings: RecordingsSink | None = None
+    notifier: MqttNotifier | None = None
+    journal_path: Path | None = None
+
+
+class _Events:
+    """The engine's event stream into the journal and the live fold; a failure there is
+    logged and counted and never keeps an event from call control."""
+
+    def __init__(self, target: Journal, registry: CollectorRegistry) -> None:
+        self.target = target
+        self.failures = 0
+        self.errors = Counter(
+            "hotline_journal_errors_total",
+            "Events that could not be written to the journal",
+            registry=registry,
+        )
+
+    def append(self, event: Mapping[str, Any]) -> None:
+        try:
+            self.target.append(event)
+        except Exception:
+            if not self.failures:  # the first one with its traceback, then counted
+                log.exception("journal: cannot write an event")
+            self.failures += 1
+            self.errors.inc()
+
+
+async def _serve_http(engine: Engine, registry: CollectorRegistry, host: str, port: int
+                      ) -> tuple[web.AppRunner, str]:
+    app = make_app(engine)
+    app.router.add_get("/metrics", metrics_handler(registry))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError:
+        await runner.cleanup()
+        raise
+    bound = runner.addresses[0]
+    return runner, f"http://{host}:{bound[1]}"
 
 
 @asynccontextmanager
@@ -49,32 +119,61 @@ async def running(
     extra_sinks: Sequence[EventSink] = (),
     clock: Any = None,
 ) -> AsyncIterator[Running]:
-    """The engine connected and serving; everything closed in reverse order on exit."""
-    async with AsyncExitStack() as stack:
-        sinks: list[EventSink] = list(extra_sinks)
-        writer_journal = None
-        if journal:
-            from kpi.journal import JournalWriter
+    """The engine connected and serving; everything closed in reverse order on exit.
 
+    Raises SchemaError (records on, database schema unknown), OSError (HTTP port taken).
+    """
+    async with AsyncExitStack() as stack:
+        loop = asyncio.get_running_loop()
+        registry = CollectorRegistry()
+        sinks: list[EventSink] = list(extra_sinks)
+        engine: Engine | None = None
+
+        def now() -> float:
+            return engine.now() if engine is not None else time.time()
+
+        writer: RecordWriter | None = None
+        index: RecordingIndex | None = None
+        recordings: RecordingsSink | None = None
+        notifier: MqttNotifier | None = None
+        if records:
+            writer = writer_from_config(config, registry)  # SchemaError: refuse to start
+            await stack.enter_async_context(writer)
+            sinks.append(RecordsEventSink(writer, config.engine.site))
+            known = await asyncio.to_thread(load_known, writer.engine)
+            index = RecordingIndex(
+                LoopSink(writer, loop), retention_days=config.recordings.retention_days,
+                known=known,
+            )
+            recordings = RecordingsSink(index, config.recordings.dir, registry)
+            sinks.append(recordings)
+            stack.push_async_callback(recordings.wait_idle)  # before the writer stops
+
+        kpi = LiveKpi(registry, kpi_params(config), now=now)
+        await stack.enter_async_context(kpi)
+        journal_path = None
+        targets: list[Journal] = [kpi]  # first: it never raises
+        if journal:
+            journal_path = config.engine.data_dir / "journal" / "events.jsonl"
             writer_journal = JournalWriter(
-                config.engine.data_dir / "journal" / "events.jsonl",
-                max_bytes=config.engine.journal_max_bytes,
+                journal_path, max_bytes=config.engine.journal_max_bytes
             )
             stack.callback(writer_journal.close)
-            sinks.append(JournalAgentStates(writer_journal, config.engine.app))
-        if records:
-            from ari_app.records.writer import writer_from_config
+            targets.append(writer_journal)
+        events = _Events(EventFanout(*targets), registry)
+        sinks.append(JournalAgentStates(events, config.engine.app))
 
-            writer = writer_from_config(config)
-            await stack.enter_async_context(writer)
-            sinks.append(RecordsSink(writer, config.engine.site))
         if config.mqtt.enabled:
-            from ari_app.mqtt.domain_sink import MqttEventSink
-            from ari_app.mqtt.notifier import MqttNotifier
+            def stats() -> Mapping[str, Mapping[str, Any]]:
+                assert engine is not None
+                return queue_stats(engine.core, kpi.tallies, engine.now())
 
-            notifier = MqttNotifier(config.mqtt, site=config.engine.site)
+            notifier = MqttNotifier(
+                config.mqtt, site=config.engine.site, registry=registry, stats=stats
+            )
             await stack.enter_async_context(notifier)
             sinks.append(MqttEventSink(notifier))
+
         client = AriClient(
             ari_url or config.ari.url,
             config.ari.username,
@@ -84,19 +183,23 @@ async def running(
         await stack.enter_async_context(client)
         engine = Engine(config, client, sinks=sinks, clock=clock)
         stack.push_async_callback(engine.close)
+        handle = engine.handle_event
 
         async def on_event(event: Mapping[str, Any]) -> None:
-            if writer_journal is not None:
-                writer_journal.append(event)
-            engine.handle_event(event)
+            events.append(event)
+            handle(event)
 
         conn = SupervisedConnection(client, on_event, engine.on_reconcile)
         await stack.enter_async_context(conn)
-        result = Running(engine, conn)
+        result = Running(
+            engine, conn, registry, kpi, writer=writer, index=index, recordings=recordings,
+            notifier=notifier, journal_path=journal_path,
+        )
         if api:
-            runner = await serve(engine, config.http.host, config.http.port)
+            runner, result.api_url = await _serve_http(
+                engine, registry, config.http.host, config.http.port
+            )
             stack.push_async_callback(runner.cleanup)
-            result.api_url = f"http://{config.http.host}:{config.http.port}"
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(conn.wait_for_state(ConnectionState.CONNECTED), 10)
         yield result
@@ -110,7 +213,7 @@ async def _main(config: Config) -> int:
             loop.add_signal_handler(sig, stop.set)
     async with running(config) as r:
         log.info(
-            "engine running: ARI %s, app %s, agent API %s",
+            "engine running: ARI %s, app %s, HTTP %s (/metrics, agent API)",
             config.ari.url,
             config.engine.app,
             r.api_url,
@@ -139,6 +242,9 @@ def _run(args: argparse.Namespace) -> int:
         for line in exc.errors:
             print(f"error: {line}")
         return 2
+    except SchemaError as exc:
+        print(f"error: refusing to start: {exc}")
+        return 1
     except Exception as exc:  # the message, not a traceback, for a start-up failure
         log.debug("start-up failed", exc_info=True)
         print(f"error: {type(exc).__name__}: {exc}")
