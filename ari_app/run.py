@@ -23,7 +23,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,21 +205,36 @@ async def running(
         yield result
 
 
-async def _main(config: Config) -> int:
+async def serve(
+    config: Config, *, ready: Callable[[Running], None] | None = None
+) -> int:
+    """`hotline run`'s body: serve until SIGINT/SIGTERM (returns 0) or until cancelled
+    (everything is stopped in order, then CancelledError goes on). `ready` is told once
+    the engine is connected and serving."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    async with running(config) as r:
-        log.info(
-            "engine running: ARI %s, app %s, HTTP %s (/metrics, agent API)",
-            config.ari.url,
-            config.engine.app,
-            r.api_url,
-        )
-        await stop.wait()
-        log.info("stopping: %d live call(s)", r.engine.live_calls())
+            handled.append(sig)
+    try:
+        async with running(config) as r:
+            log.info(
+                "engine running: ARI %s, app %s, HTTP %s (/metrics, agent API)",
+                config.ari.url,
+                config.engine.app,
+                r.api_url,
+            )
+            if ready is not None:
+                ready(r)
+            try:
+                await stop.wait()
+            finally:
+                log.info("stopping: %d live call(s)", r.engine.live_calls())
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
     return 0
 
 
@@ -237,7 +252,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"error: {line}")
         return 2
     try:
-        return asyncio.run(_main(config))
+        return asyncio.run(serve(config))
     except ConfigError as exc:
         for line in exc.errors:
             print(f"error: {line}")
