@@ -152,14 +152,16 @@ async def test_live_metrics_over_http_equal_the_report_over_the_journal(
     for key in ("offered", "answered", "abandoned", "short_abandoned",
                 "answered_within_threshold"):
         assert metric(live, f"hotline_calls_{key}_total", queue="support") == queue[key], key
-    assert queue["answered"] > 0 and queue["abandoned"] > 0
+    assert queue["answered"] > 0
+    assert queue["abandoned"] > 0
     agents = report["agents"]
     for agent, figures in agents.items():
         for key in ("offers", "presented", "answered", "answered_within_rings", "rona", "busy",
                     "unavailable"):
             assert metric(live, f"hotline_agent_{key}_total", agent=agent) == figures[key], (
                 agent, key)
-    assert agents["1003"]["rona"] > 0 and agents["1004"]["busy"] > 0
+    assert agents["1003"]["rona"] > 0
+    assert agents["1004"]["busy"] > 0
     assert agents["1002"]["answered_within_rings"] > 0
     assert metric(live, "hotline_records_written_total") > 0  # one registry for everything
     assert metric(live, "hotline_agents_logged_in") == 4
@@ -199,7 +201,8 @@ async def test_hotline_run_serves_metrics_and_api_and_stops_on_cancel(tmp_path: 
         await sim.stop()
     with pytest.raises(OSError):  # the port is closed
         await asyncio.open_connection("127.0.0.1", port)
-    assert r.writer is not None and r.writer.backlog == 0
+    assert r.writer is not None
+    assert r.writer.backlog == 0
     lines = (tmp_path / "data" / "journal" / "events.jsonl").read_bytes().splitlines()
     assert any(b'"HotlineAgentState"' in line and b'"1001"' in line for line in lines)
 
@@ -223,7 +226,8 @@ def test_engine_refuses_an_unknown_schema(
     out = capsys.readouterr().out.strip()
     assert out.startswith("error: refusing to start: sqlite:///")
     if revision is None:
-        assert "has no hotline schema" in out and "run `hotline db upgrade` first" in out
+        assert "has no hotline schema" in out
+        assert "run `hotline db upgrade` first" in out
     else:
         assert f"at revision {revision}, which this code does not know" in out
     assert not (tmp_path / "data" / "journal").exists()  # nothing else was started
@@ -253,7 +257,9 @@ async def test_a_finished_calls_recording_is_indexed_and_stored(tmp_path: Path) 
             ready: RecordingReady = await collector.wait_for(
                 lambda e: isinstance(e, RecordingReady), within=600)
             summary = (await collector.ended(call_id)).summary
-            assert r.recordings is not None and r.writer is not None and r.index is not None
+            assert r.recordings is not None
+            assert r.writer is not None
+            assert r.index is not None
             await asyncio.wait_for(r.recordings.wait_idle(), 30)
             await asyncio.wait_for(r.writer.wait_idle(), 30)
             indexed = r.index.get(ready.recording.name)
@@ -262,7 +268,8 @@ async def test_a_finished_calls_recording_is_indexed_and_stored(tmp_path: Path) 
 
     assert ready.recording.call_id == call_id == summary.call_id
     path = config.recordings.dir / f"{ready.recording.name}.wav"
-    assert indexed.path == str(path) and indexed.call_id == call_id
+    assert indexed.path == str(path)
+    assert indexed.call_id == call_id
     assert indexed.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert indexed.size == path.stat().st_size
     assert summary.bridged_at is not None
