@@ -38,6 +38,8 @@ from pbxsim.model import (
 )
 
 log = logging.getLogger(__name__)
+# Formats `record` accepts, sorted by name (the order a glob of `<name>.*` would give).
+_STORED_FORMATS = ("alaw", "g722", "gsm", "sln", "ulaw", "wav", "wav16")
 
 Later = Callable[[float, Callable[[], None]], Cancellable]
 Sink = Callable[[str, Json], None]
@@ -966,11 +968,17 @@ class Pbx:
             rec.state = "recording"
 
     def _stored_path(self, name: str) -> Path | None:
+        """The stored file of a recording, probing the formats the simulator records in
+        (in name order): O(1), where a glob over a directory holding every past recording
+        made each new recording cost O(recordings so far)."""
         directory = self.config.recordings_dir
-        if "/" in name or ".." in name or not directory.is_dir():
+        if "/" in name or ".." in name:
             return None
-        found = sorted(directory.glob(f"{name}.*"))
-        return found[0] if found else None
+        for fmt in _STORED_FORMATS:
+            path = directory / f"{name}.{fmt}"
+            if path.is_file():
+                return path
+        return None
 
     def stored_recordings(self) -> list[Json]:
         directory = self.config.recordings_dir

@@ -71,13 +71,22 @@ class AriSpec:
 
     def find(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
         """The operation serving `method path`, with its path variables."""
-        literal_first = sorted(self.operations, key=lambda o: o.path.count("{"))
-        for op in literal_first:
-            if op.method == method:
-                found = op.match(path)
-                if found is not None:
-                    return op, found
+        for op in self._literal_first().get(method, ()):
+            found = op.match(path)
+            if found is not None:
+                return op, found
         return None
+
+    def _literal_first(self) -> dict[str, list[Operation]]:
+        """Operations by method, literal paths before templated ones; built once (the
+        simulator looks up every request)."""
+        cached: dict[str, list[Operation]] | None = self.__dict__.get("_by_method")
+        if cached is None:
+            cached = {}
+            for op in sorted(self.operations, key=lambda o: o.path.count("{")):
+                cached.setdefault(op.method, []).append(op)
+            object.__setattr__(self, "_by_method", cached)
+        return cached
 
     def by_nickname(self, resource: str, nickname: str) -> Operation:
         for op in self.operations:
