@@ -183,11 +183,10 @@ async def running(
         await stack.enter_async_context(client)
         engine = Engine(config, client, sinks=sinks, clock=clock)
         stack.push_async_callback(engine.close)
-        handle = engine.handle_event
 
         async def on_event(event: Mapping[str, Any]) -> None:
             events.append(event)
-            handle(event)
+            engine.handle_event(event)
 
         conn = SupervisedConnection(client, on_event, engine.on_reconcile)
         await stack.enter_async_context(conn)

@@ -1,6 +1,7 @@
 """Engine under load against the PBX simulator, on a fast-forwarded loop clock (looptime).
 
     .venv/bin/python bench/bench_engine.py [--rate 100] [--minutes 10] [--agents 1200]
+                                           [--edges]
 
 Callers arrive at `--rate` per second for `--minutes` of simulated time; every agent's
 phone answers after 1 s; callers talk `--talk` s after being answered. Printed:
@@ -10,6 +11,10 @@ phone answers after 1 s; callers talk `--talk` s after being answered. Printed:
 - memory per live call (tracemalloc over 2,000 bridged calls in a bare core);
 - a baseline measured in the same run: orjson parsing of the same event frames, the
   least any ARI app must spend per event, and the ratio core-per-event / parse-per-event.
+
+`--edges` runs the engine as `hotline run` wires it (`ari_app.run.running`): SQLite
+records, recordings index, journal, live KPI fold, and MQTT to 127.0.0.1:1883; the edges'
+own CPU (journal + fold, per event) is printed separately.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import tempfile
 import time
 import tracemalloc
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +41,14 @@ sys.path.insert(0, str(ROOT))
 
 from ari_app.ari.client import AriClient  # noqa: E402
 from ari_app.ari.connection import ConnectionState, SupervisedConnection  # noqa: E402
-from ari_app.config import Config, parse_config  # noqa: E402
+from ari_app.config import (  # noqa: E402
+    Config,
+    DatabaseSettings,
+    EngineSettings,
+    MqttSettings,
+    RecordingsSettings,
+    parse_config,
+)
 from ari_app.core import Limits, Switchboard  # noqa: E402
 from ari_app.domain import CallEnded, DomainEvent  # noqa: E402
 from ari_app.engine import Engine  # noqa: E402
@@ -61,6 +74,9 @@ def bench_config(agents: int) -> Config:
             ],
         }
     )
+
+
+FOLD_CPU = [0.0]  # the live KPI fold's CPU seconds (with --edges)
 
 
 class Tally:
@@ -98,73 +114,122 @@ class CpuMeter:
         return timed
 
 
+def edges_config(agents: int, data: Path) -> Config:
+    """`bench_config` plus what `hotline run` needs for its edges, under `data`."""
+    return bench_config(agents).model_copy(update={
+        "engine": EngineSettings(data_dir=data),
+        "database": DatabaseSettings(url=f"sqlite:///{data / 'hotline.sqlite3'}"),
+        "recordings": RecordingsSettings(dir=data / "rec"),
+        "mqtt": MqttSettings(enabled=True, host="127.0.0.1", port=1883),
+    })
+
+
+@contextlib.asynccontextmanager
+async def bare_engine(
+    config: Config, base: str, sinks: list[Any], clock: Any, on_event: Any
+) -> AsyncIterator[Engine]:
+    """The engine and its event connection only (no records, journal, KPIs or MQTT)."""
+    async with AriClient(base, "hotline", "hotline", "hotline", timeout=600) as client:
+        engine = Engine(config, client, sinks=sinks, clock=clock, ring_period=lambda c: 5.0)
+
+        async def feed(event: dict[str, Any]) -> None:
+            on_event(event)
+            engine.handle_event(event)
+
+        async with SupervisedConnection(client, feed, engine.on_reconcile) as conn:
+            await asyncio.wait_for(conn.wait_for_state(ConnectionState.CONNECTED), 10)
+            yield engine
+        await engine.close()
+
+
+@contextlib.asynccontextmanager
+async def wired_engine(
+    config: Config, base: str, sinks: list[Any], clock: Any, on_event: Any
+) -> AsyncIterator[Engine]:
+    """The engine as `hotline run` wires it, edges and all (no HTTP server)."""
+    from ari_app.records.schema import make_engine, upgrade
+    from ari_app.run import running
+
+    db = make_engine(config.database.url)
+    upgrade(db)
+    db.dispose()
+    async with running(config, ari_url=base, api=False, extra_sinks=sinks, clock=clock) as r:
+        inner = r.kpi.append
+
+        def fold(event: Any) -> None:
+            on_event(event)
+            t0 = time.process_time()
+            inner(event)
+            FOLD_CPU[0] += time.process_time() - t0
+
+        r.kpi.append = fold  # type: ignore[method-assign]
+        yield r.engine
+
+
 async def load(args: argparse.Namespace, recordings: Path) -> dict[str, Any]:
     config = bench_config(args.agents)
+    if args.edges:
+        config = edges_config(args.agents, recordings / "edges")
+        recordings = config.recordings.dir
     endpoints = {a.endpoint: EndpointBehaviour(1.0) for a in config.agents}
     sim = Simulator(SimConfig(endpoints=endpoints, recordings_dir=recordings))
     base = await sim.start()
     tally = Tally()
     frames: list[bytes] = []
-    async with AriClient(base, "hotline", "hotline", "hotline", timeout=600) as client:
-        engine = Engine(
-            config, client, sinks=[tally], clock=sim.pbx.wall, ring_period=lambda c: 5.0
-        )
+
+    def on_event(event: dict[str, Any]) -> None:
+        if len(frames) < 20_000:
+            frames.append(orjson.dumps(event))
+
+    start = wired_engine if args.edges else bare_engine
+    async with start(config, base, [tally], sim.pbx.wall, on_event) as engine:
         meter = CpuMeter(engine)
-
-        async def on_event(event: dict[str, Any]) -> None:
-            if len(frames) < 20_000:
-                frames.append(orjson.dumps(event))
-            engine.handle_event(event)
-
-        conn = SupervisedConnection(client, on_event, engine.on_reconcile)
-        async with conn:
-            await asyncio.wait_for(conn.wait_for_state(ConnectionState.CONNECTED), 10)
-            now = engine.now()
-            for a in config.agents:
-                engine._execute(engine.core.login(a.id, "", a.endpoint, now, verified=True), 0.0)
-            total = int(args.rate * args.minutes * 60)
-            tally.expected = total
-            peak = 0
-            loop = asyncio.get_running_loop()
-            t_real, t_cpu, t_loop = time.perf_counter(), time.process_time(), loop.time()
-            for i in range(total):
-                sim.place_call(f"139{i:08d}", "12345", talk=args.talk)
-                if i % 100 == 0:
-                    peak = max(peak, engine.live_calls())
-                    if i % (int(args.rate) * 60) == 0:
-                        print(
-                            f"  {i // int(args.rate)} s simulated, {engine.live_calls()} live,"
-                            f" {time.perf_counter() - t_real:.0f} s real",
-                            flush=True,
-                        )
-                await asyncio.sleep(1 / args.rate)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(tally.done.wait(), 600)
-            await engine.quiesce()
-            real = time.perf_counter() - t_real
-            cpu = time.process_time() - t_cpu
-            simulated = loop.time() - t_loop
-            ended = sum(tally.outcomes.values())
-            result = {
-                "placed": total,
-                "ended": ended,
-                "lost": total - ended,
-                "stuck": engine.live_calls(),
-                "sim_channels_left": sim.stats()["channels"],
-                "outcomes": dict(tally.outcomes),
-                "peak_live_calls": peak,
-                "reaction": list(engine.stats.reaction_seconds),
-                "engine_cpu": meter.seconds,
-                "engine_events": meter.events,
-                "process_cpu": cpu,
-                "real": real,
-                "simulated": simulated,
-                "requests": engine.stats.requests,
-                "request_errors": engine.stats.request_errors,
-                "counters": dict(engine.core.counters),
-                "frames": frames,
-            }
-        await engine.close()
+        now = engine.now()
+        for a in config.agents:
+            engine._execute(engine.core.login(a.id, "", a.endpoint, now, verified=True), 0.0)
+        total = int(args.rate * args.minutes * 60)
+        tally.expected = total
+        peak = 0
+        loop = asyncio.get_running_loop()
+        t_real, t_cpu, t_loop = time.perf_counter(), time.process_time(), loop.time()
+        for i in range(total):
+            sim.place_call(f"139{i:08d}", "12345", talk=args.talk)
+            if i % 100 == 0:
+                peak = max(peak, engine.live_calls())
+                if i % (int(args.rate) * 60) == 0:
+                    print(
+                        f"  {i // int(args.rate)} s simulated, {engine.live_calls()} live,"
+                        f" {time.perf_counter() - t_real:.0f} s real",
+                        flush=True,
+                    )
+            await asyncio.sleep(1 / args.rate)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tally.done.wait(), 600)
+        await engine.quiesce()
+        real = time.perf_counter() - t_real
+        cpu = time.process_time() - t_cpu
+        simulated = loop.time() - t_loop
+        ended = sum(tally.outcomes.values())
+        result = {
+            "placed": total,
+            "ended": ended,
+            "lost": total - ended,
+            "stuck": engine.live_calls(),
+            "sim_channels_left": sim.stats()["channels"],
+            "outcomes": dict(tally.outcomes),
+            "peak_live_calls": peak,
+            "reaction": list(engine.stats.reaction_seconds),
+            "engine_cpu": meter.seconds,
+            "engine_events": meter.events,
+            "process_cpu": cpu,
+            "real": real,
+            "simulated": simulated,
+            "requests": engine.stats.requests,
+            "request_errors": engine.stats.request_errors,
+            "counters": dict(engine.core.counters),
+            "frames": frames,
+            "fold_cpu": FOLD_CPU[0],
+        }
     await sim.stop()
     return result
 
@@ -216,6 +281,8 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0, help="simulated minutes")
     parser.add_argument("--agents", type=int, default=1200)
     parser.add_argument("--talk", type=float, default=8.0, help="seconds talked after answer")
+    parser.add_argument("--edges", action="store_true",
+                        help="records, recordings index, journal, live KPIs and MQTT on")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         loop = looptime.new_event_loop()
@@ -231,7 +298,9 @@ def main() -> int:
     mem = memory_per_call()
     print(
         f"load: {args.rate:.0f} calls/s for {args.minutes:g} simulated min "
-        f"({r['simulated']:.0f} s simulated in {r['real']:.0f} s real), {args.agents} agents"
+        f"({r['simulated']:.0f} s simulated in {r['real']:.0f} s real), {args.agents} agents, "
+        + ("edges on (SQLite records, recordings index, journal, live KPIs, MQTT)"
+           if args.edges else "edges off")
     )
     print(
         f"calls: placed {r['placed']}, ended {r['ended']}, lost {r['lost']}, "
@@ -251,6 +320,8 @@ def main() -> int:
         f"{per_event_core * 1e6:.1f} us per event; whole process (simulator, HTTP, WS) "
         f"{r['process_cpu'] / max(1, r['ended']) * 1e3:.2f} ms per call"
     )
+    if args.edges:
+        print(f"live KPI fold: {r['fold_cpu'] / max(1, r['engine_events']) * 1e6:.1f} us per event")
     print(
         f"baseline: orjson parse {parse * 1e6:.1f} us per event -> engine/baseline "
         f"ratio {per_event_core / parse:.1f}x"
