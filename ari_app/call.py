@@ -1,10 +1,12 @@
 """One hotline call: its state and the facts the summary is built from.
 
 States: queued → (offer ringing) → greeting → bridged → ending, or queued → overflow →
-ending. An offer (one agent leg) lives inside the queued state: the caller keeps their
-place in line while it rings. The transitions themselves are decided by the core
-(ari_app.core), which sees agents and queues too; this module keeps the per-call facts
-honest (times, offers, legs still up) and turns them into a `CallSummary`.
+ending; bridged → transferring → bridged (with the target, or back with the agent) or →
+queued (a transfer to a queue, or a failed one with no agent left). An offer (one agent
+leg) lives inside the queued state: the caller keeps their place in line while it rings.
+The transitions themselves are decided by the core (ari_app.core), which sees agents and
+queues too; this module keeps the per-call facts honest (times, offers, legs still up,
+talk and hold by segments across transfers) and turns them into a `CallSummary`.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ari_app.domain import CallSummary, OfferResult, OfferSummary, Outcome
+from ari_app.domain import CallSummary, OfferResult, OfferSummary, Outcome, TransferSummary
 from ari_app.records.caller_number import mask
+from ari_app.transfer import Transfer
 
 
 class CallState(StrEnum):
@@ -22,6 +25,7 @@ class CallState(StrEnum):
     GREETING = "greeting"
     BRIDGED = "bridged"
     OVERFLOW = "overflow"
+    TRANSFERRING = "transferring"
     ENDING = "ending"
     WRAPUP = "wrap-up"
 
@@ -100,6 +104,26 @@ class Call:
     wrapup_started: float | None = None
     wrapup_ended: float | None = None
     offer_seq: int = 0
+    # transfers: the one running, those done; legs of the target (ringing or consulting)
+    transfer: Transfer | None = None
+    transfers: list[TransferSummary] = field(default_factory=list)
+    xfer_offer: Offer | None = None  # the target leg (an agent's or an outside number's)
+    consult_bridge: str = ""
+    local_one: str = ""  # a phone REFER's Local pair: ;1 replaced the agent in the bridge
+    local_two: str = ""  # ;2 entered Stasis with args transfer,<exten>
+    aux_up: set[str] = field(default_factory=set)  # target legs, Local halves still up
+    aux_channels: list[str] = field(default_factory=list)  # all of them, to forget at the end
+    external: bool = False  # the caller was handed to an outside number
+    taken_by: str = ""  # the first agent who answered (the record's agent)
+    wrapup_agent: str = ""  # the agent whose wrap-up closes the summary
+    bridge_destroyed: bool = False
+    xfer_seq: int = 0
+    monitor_seq: int = 0
+    # talk and hold, by segments: a transfer ends one agent's talk and starts another's
+    talk_total: float = 0.0
+    talk_from: float | None = None
+    hold_total: float = 0.0
+    hold_from: float | None = None
 
     def play(self, kind: str, *, once: bool = False) -> str:
         """A playback id, remembered with its purpose: `greet-<call>` as in the traces for
@@ -119,7 +143,25 @@ class Call:
 
     @property
     def legs_down(self) -> bool:
-        return not self.caller_up and not self.agent_up
+        return not (self.caller_up or self.agent_up or self.aux_up)
+
+    def talk_starts(self, now: float) -> None:
+        if self.talk_from is None:
+            self.talk_from = now
+
+    def talk_stops(self, now: float) -> None:
+        if self.talk_from is not None:
+            self.talk_total += max(0.0, now - self.talk_from)
+            self.talk_from = None
+
+    def hold_starts(self, now: float) -> None:
+        if self.hold_from is None:
+            self.hold_from = now
+
+    def hold_stops(self, now: float) -> None:
+        if self.hold_from is not None:
+            self.hold_total += max(0.0, now - self.hold_from)
+            self.hold_from = None
 
     def summary(self) -> CallSummary:
         ended = self.ended_at if self.ended_at is not None else self.arrived_at
@@ -129,6 +171,12 @@ class Call:
         elif self.overflow_at is not None:
             waited_until = self.overflow_at
         talk_end = self.talk_ended_at if self.talk_ended_at is not None else ended
+        talk = self.talk_total
+        if self.talk_from is not None:
+            talk += max(0.0, talk_end - self.talk_from)
+        hold = self.hold_total
+        if self.hold_from is not None:
+            hold += max(0.0, talk_end - self.hold_from)
         wrapup = 0.0
         if self.wrapup_started is not None and self.wrapup_ended is not None:
             wrapup = max(0.0, self.wrapup_ended - self.wrapup_started)
@@ -146,11 +194,12 @@ class Call:
             hangup_by=self.hangup_by,
             overflow=self.overflow,
             wait_seconds=max(0.0, waited_until - self.arrived_at),
-            talk_seconds=0.0 if self.bridged_at is None else max(0.0, talk_end - self.bridged_at),
-            hold_seconds=0.0,
+            talk_seconds=talk,
+            hold_seconds=hold,
             wrapup_seconds=wrapup,
-            agent_id=self.agent_id,
+            agent_id=self.taken_by or self.agent_id,
             offers=tuple(self.offers),
             recording=self.recording,
             queues_visited=tuple(self.queues_visited),
+            transfers=tuple(self.transfers),
         )

@@ -80,18 +80,15 @@ class CreateChannel:
     call_id: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
-        return AriRequest(
-            "POST",
-            "/channels/create",
-            {
-                "endpoint": self.endpoint,
-                "app": self.app,
-                "appArgs": self.app_args,
-                "channelId": self.channel_id,
-                "originator": self.originator,
-            },
-            {"variables": dict(self.variables)},
-        )
+        params = {
+            "endpoint": self.endpoint,
+            "app": self.app,
+            "appArgs": self.app_args,
+            "channelId": self.channel_id,
+        }
+        if self.originator:  # a supervisor's phone has none (supervisor_spy trace)
+            params["originator"] = self.originator
+        return AriRequest("POST", "/channels/create", params, {"variables": dict(self.variables)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +100,10 @@ class Dial:
     call_id: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
-        return AriRequest(
-            "POST",
-            f"/channels/{self.channel_id}/dial",
-            {"caller": self.caller, "timeout": self.timeout},
-        )
+        params: dict[str, Any] = {"caller": self.caller, "timeout": self.timeout}
+        if not self.caller:  # the supervisor's phone: `timeout` only, as in the trace
+            del params["caller"]
+        return AriRequest("POST", f"/channels/{self.channel_id}/dial", params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +192,61 @@ class AddToBridge:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoveFromBridge:
+    bridge_id: str
+    channel_id: str
+
+    call_id: str = field(default="", compare=False, kw_only=True)
+
+    def request(self) -> AriRequest:
+        return AriRequest(
+            "POST", f"/bridges/{self.bridge_id}/removeChannel", {"channel": self.channel_id}
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Snoop:
+    """A snoop channel on `channel_id` (a supervisor listens or whispers through it)."""
+
+    channel_id: str
+    snoop_id: str
+    spy: str
+    whisper: str
+    app: str
+    app_args: str = "snoop"
+
+    call_id: str = field(default="", compare=False, kw_only=True)
+
+    def request(self) -> AriRequest:
+        return AriRequest(
+            "POST",
+            f"/channels/{self.channel_id}/snoop",
+            {
+                "app": self.app,
+                "appArgs": self.app_args,
+                "snoopId": self.snoop_id,
+                "spy": self.spy,
+                "whisper": self.whisper,
+            },
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TransferProgress:
+    """Tell a phone whose REFER the app handles (`ari-only`) how the transfer is going."""
+
+    channel_id: str
+    state: str
+
+    call_id: str = field(default="", compare=False, kw_only=True)
+
+    def request(self) -> AriRequest:
+        return AriRequest(
+            "POST", f"/channels/{self.channel_id}/transfer_progress", {"states": self.state}
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RecordBridge:
     bridge_id: str
     name: str
@@ -271,6 +322,9 @@ AriCommand = (
     | StopMoh
     | CreateBridge
     | AddToBridge
+    | RemoveFromBridge
+    | Snoop
+    | TransferProgress
     | RecordBridge
     | RecordChannel
     | StopRecording
@@ -313,6 +367,9 @@ ARI_COMMAND_TYPES: tuple[type, ...] = (
     StopMoh,
     CreateBridge,
     AddToBridge,
+    RemoveFromBridge,
+    Snoop,
+    TransferProgress,
     RecordBridge,
     RecordChannel,
     StopRecording,

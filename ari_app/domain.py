@@ -29,6 +29,7 @@ class Outcome(StrEnum):
     CALLBACK = "callback"
     CLOSED = "closed"
     BLOCKED = "blocked"
+    TRANSFERRED = "transferred"  # handed to an outside number: no agent of ours ended it
     FAILED = "failed"
 
 
@@ -84,6 +85,23 @@ class RecordingInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferSummary:
+    """One transfer attempt of a call. `kind`: blind, attended or phone; `target`: the
+    records' form (`queue:NAME`, `agent:ID` or an endpoint); `label`: what was asked
+    (a department's name...); `result`: completed, cancelled or failed."""
+
+    kind: str
+    from_agent: str
+    target: str
+    label: str
+    started_at: float
+    ended_at: float
+    result: str
+    reason: str = ""
+    to_agent: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CallSummary:
     """A call from arrival to the end of the agent's wrap-up; times are epoch seconds."""
 
@@ -107,6 +125,12 @@ class CallSummary:
     recording: str
     queues_visited: tuple[str, ...]
     caller_number: str = field(default="", repr=False)
+    transfers: tuple[TransferSummary, ...] = ()
+
+    @property
+    def transferred(self) -> bool:
+        """At least one transfer completed (the caller reached the target)."""
+        return any(t.result == "completed" for t in self.transfers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +166,88 @@ class CallStateChanged:
     position: int = 0
 
 
-DomainEvent = AgentStateChanged | CallEnded | RecordingReady | CallbackRequested | CallStateChanged
+@dataclass(frozen=True, slots=True)
+class TransferStarted:
+    call_id: str
+    kind: str
+    from_agent: str
+    target: str
+    label: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TransferCompleted:
+    """The caller reached the target (`to_agent` when the target is one of our agents;
+    empty for a queue, where the next agent is not known yet, or an outside number)."""
+
+    call_id: str
+    kind: str
+    from_agent: str
+    target: str
+    label: str
+    at: float
+    to_agent: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferFailed:
+    """`result`: cancelled (the agent took the caller back) or failed; `reason`: busy,
+    no_answer, declined, unavailable, target_hangup, caller_hangup, cancelled..."""
+
+    call_id: str
+    kind: str
+    from_agent: str
+    target: str
+    label: str
+    at: float
+    result: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorStarted:
+    session_id: str
+    call_id: str
+    agent_id: str
+    mode: str
+    device: str
+    started_by: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorModeChanged:
+    session_id: str
+    call_id: str
+    mode: str
+    previous: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorEnded:
+    """`reason`: stopped, supervisor_hangup, no_answer, call_ended, agent_left, snoop_gone."""
+
+    session_id: str
+    call_id: str
+    reason: str
+    at: float
+
+
+DomainEvent = (
+    AgentStateChanged
+    | CallEnded
+    | RecordingReady
+    | CallbackRequested
+    | CallStateChanged
+    | TransferStarted
+    | TransferCompleted
+    | TransferFailed
+    | MonitorStarted
+    | MonitorModeChanged
+    | MonitorEnded
+)
 
 
 class EventSink(Protocol):
