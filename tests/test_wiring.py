@@ -14,11 +14,13 @@ import hashlib
 import itertools
 import random
 import socket
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import aiomqtt
 import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -284,3 +286,43 @@ async def test_a_finished_calls_recording_is_indexed_and_stored(tmp_path: Path) 
     assert (row.name, row.call_id, row.sha256, row.size_bytes) == (
         indexed.name, call_id, indexed.sha256, indexed.size)
     assert row.duration_seconds == indexed.duration_seconds
+
+
+@pytest.mark.mqtt
+async def test_mqtt_queue_stats_come_from_the_switchboard(tmp_path: Path) -> None:
+    """Real time, against the shared broker: the retained stats topic shows the waiting
+    call and the agent ringing for it."""
+    site = f"w{uuid.uuid4().hex[:10]}"
+    data = settings(tmp_path)
+    data["engine"]["site"] = site
+    data["mqtt"] = {"enabled": True, "stats_interval_seconds": 0.2}
+    config = parse_config(data)
+    migrated(config)
+    sim = Simulator(SimConfig(recordings_dir=config.recordings.dir))
+    sim.set_endpoint("PJSIP/agent1001", EndpointBehaviour(None))  # rings on and on
+    base = await sim.start()
+    try:
+        async with aiomqtt.Client("127.0.0.1", 1883) as mqtt:
+            await mqtt.subscribe(f"hotline/{site}/queues/support/stats", qos=1)
+            async with running(config, ari_url=base, api=False, clock=sim.pbx.wall) as r:
+                r.engine.login("1001", PIN, "PJSIP/agent1001")
+                sim.place_call("13900009999", "12345", patience=600)
+
+                async def stats_with_the_call() -> dict[str, Any]:
+                    async for message in mqtt.messages:
+                        assert isinstance(message.payload, bytes)
+                        body: dict[str, Any] = orjson.loads(message.payload)
+                        if body["waiting"] == 1 and body["agents_ringing"] == 1:
+                            return body
+                    raise AssertionError("subscription ended")
+
+                body = await asyncio.wait_for(stats_with_the_call(), 10)
+                assert r.notifier is not None
+    finally:
+        await sim.stop()
+    assert body["site"] == site
+    assert body["queue"] == "support"
+    assert body["agents_logged_in"] == 1
+    assert body["agents_available"] == 0
+    assert body["service_level"] is None  # nothing answered yet
+    assert 0 <= body["longest_wait_seconds"] < 10
