@@ -36,6 +36,7 @@ from ari_app.config import Config
 from ari_app.core import Limits, RingPeriod, Switchboard
 from ari_app.domain import EventSink
 from ari_app.hours import is_open
+from ari_app.supervision import Monitor
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class Engine:
         ring_period: RingPeriod | None = None,
         limits: Limits | None = None,
         request_log: list[AriRequest] | None = None,
+        phone_transfers: str = "core",
     ) -> None:
         self.config = config
         self.core = Switchboard(
@@ -93,6 +95,7 @@ class Engine:
             ring_period=ring_period or ring_period_from_config(config),
             is_open=is_open,
             limits=limits or Limits(),
+            phone_transfers=phone_transfers,
         )
         self.ari = ari
         self.sinks = list(sinks)
@@ -161,6 +164,31 @@ class Engine:
 
     def end_wrapup(self, agent_id: str) -> None:
         self._execute(self.core.end_wrapup(agent_id, self.now()), time.perf_counter())
+
+    # transfers: raise ari_app.transfer.TransferError when refused
+    def transfer(self, call_id: str, kind: str, target_kind: str, name: str) -> None:
+        """`target_kind`: department, queue or agent (`name` from the configuration)."""
+        target = self.core.resolve_target(target_kind, name)
+        commands = self.core.transfer(call_id, kind, target, self.now())
+        self._execute(commands, time.perf_counter())
+
+    def complete_transfer(self, call_id: str) -> None:
+        self._execute(self.core.complete_transfer(call_id, self.now()), time.perf_counter())
+
+    def cancel_transfer(self, call_id: str) -> None:
+        self._execute(self.core.cancel_transfer(call_id, self.now()), time.perf_counter())
+
+    # supervision: raise ari_app.supervision.MonitorError when refused
+    def monitor(self, call_id: str, mode: str, device: str, by: str) -> Monitor:
+        session, commands = self.core.monitor(call_id, mode, device, by, self.now())
+        self._execute(commands, time.perf_counter())
+        return session
+
+    def change_monitor(self, session_id: str, mode: str) -> None:
+        self._execute(self.core.change_monitor(session_id, mode, self.now()), time.perf_counter())
+
+    def stop_monitor(self, session_id: str) -> None:
+        self._execute(self.core.stop_monitor(session_id, self.now()), time.perf_counter())
 
     # ------------------------------------------------------------------ outputs
 

@@ -1,7 +1,9 @@
 """The call-flow's domain events (ari_app.domain) as records: an `EventSink` for the engine.
 
-`records_for` is pure. Agent-state rows get a deterministic id (uuid5 of the event), so
-the same event published twice — a journal replayed, a restart — is stored once.
+`records_for` is pure. Agent-state and transfer rows get a deterministic id (uuid5 of the
+event), so the same event published twice — a journal replayed, a restart — is stored
+once. A transfer's row is written when it ends (`TransferCompleted` / `TransferFailed`);
+`TransferStarted` has no row of its own.
 """
 
 from __future__ import annotations
@@ -9,8 +11,31 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from ari_app.domain import AgentStateChanged, CallEnded, DomainEvent, OfferResult
-from ari_app.records.types import AgentStateRecord, CallRecord, OfferRecord, Record, RecordSink
+from ari_app.domain import (
+    AgentStateChanged,
+    CallEnded,
+    DomainEvent,
+    OfferResult,
+    TransferCompleted,
+    TransferFailed,
+)
+from ari_app.records.types import (
+    AgentStateRecord,
+    CallRecord,
+    OfferRecord,
+    Record,
+    RecordSink,
+    TransferKind,
+    TransferRecord,
+    TransferResult,
+)
+
+_KINDS: dict[str, TransferKind] = {"blind": "blind", "attended": "attended", "phone": "phone"}
+_RESULTS: dict[str, TransferResult] = {
+    "completed": "completed",
+    "cancelled": "cancelled",
+    "failed": "failed",
+}
 
 _NAMESPACE = uuid.UUID("6f1c3e2a-3c1e-4d43-9a59-0b6b7f0c5d11")
 
@@ -34,7 +59,7 @@ def records_for(event: DomainEvent, site: str) -> list[Record]:
                     outcome=s.outcome.value,
                     wait_seconds=s.wait_seconds, talk_seconds=s.talk_seconds,
                     hold_seconds=s.hold_seconds, wrapup_seconds=s.wrapup_seconds,
-                    agent_id=s.agent_id or None, transferred=False,
+                    agent_id=s.agent_id or None, transferred=s.transferred,
                 )
             ]
             for seq, o in enumerate(s.offers, start=1):
@@ -52,6 +77,15 @@ def records_for(event: DomainEvent, site: str) -> list[Record]:
             return [AgentStateRecord(
                 agent_id=event.agent_id, state=str(event.state), reason=event.reason,
                 device=event.device, at=_utc(event.at),
+                record_id=str(uuid.uuid5(_NAMESPACE, key)),
+            )]
+        case TransferCompleted() | TransferFailed():
+            result = "completed" if isinstance(event, TransferCompleted) else event.result
+            key = f"{event.call_id}|{event.at!r}|{event.kind}|{event.target}|{result}"
+            return [TransferRecord(
+                call_id=event.call_id, kind=_KINDS.get(event.kind, "blind"),
+                from_agent=event.from_agent, target=event.target, at=_utc(event.at),
+                result=_RESULTS.get(result, "failed"),
                 record_id=str(uuid.uuid5(_NAMESPACE, key)),
             )]
         case _:
