@@ -306,3 +306,183 @@ async def test_blind_to_a_department_queue_after_its_announcement(tmp_path: Path
         assert summary.queues_visited == ("support", "billing")
         assert summary.transfers[0].label == "billing-dept"
         await all_gone(s)
+
+
+# ------------------------------------------------------------------ attended
+
+
+async def consulting(s: Scenario, cid: str, answer_after: float | None = 2) -> str:
+    """Start an attended transfer to 1002; returns 1002's leg once it is ringing."""
+    s.login("1002")
+    s.phone("1002", answer_after=answer_after)
+    s.engine.transfer(cid, "attended", "agent", "1002")
+    await s.engine.quiesce()
+    return f"agent-1002-{cid}"
+
+
+async def test_attended_complete_hands_the_caller_to_the_target(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        cid = await bridged_call(s)
+        await asyncio.sleep(5)
+        a1 = f"agent-1001-{cid}"
+        leg = await consulting(s, cid)
+        assert in_bridge(s, f"br-{cid}") == {cid}
+        assert in_bridge(s, f"xfer-{cid}") == {a1}
+        await s.sink.wait_for(state_is(cid, "consulting"))
+        await s.engine.quiesce()
+        assert in_bridge(s, f"xfer-{cid}") == {a1, leg}
+        await asyncio.sleep(8)
+        info = s.engine.core.calls[cid]
+        assert info.hold_from is not None
+        s.engine.complete_transfer(cid)
+        await s.engine.quiesce()
+        assert in_bridge(s, f"br-{cid}") == {cid, leg}
+        start = s.paths().index(f"POST /bridges/br-{cid}/removeChannel")
+        assert s.paths()[start:] == [
+            f"POST /bridges/br-{cid}/removeChannel",
+            "POST /bridges",
+            f"POST /bridges/xfer-{cid}/addChannel",
+            f"POST /channels/{cid}/moh",
+            "POST /channels/create",
+            f"POST /channels/{leg}/dial",
+            f"POST /bridges/xfer-{cid}/addChannel",
+            f"DELETE /channels/{cid}/moh",
+            f"POST /bridges/xfer-{cid}/removeChannel",
+            f"POST /bridges/br-{cid}/addChannel",
+            f"DELETE /channels/{a1}",
+            f"DELETE /bridges/xfer-{cid}",
+        ]
+        assert s.sent("POST", f"/bridges/br-{cid}/removeChannel")[0].params == {"channel": a1}
+        await asyncio.sleep(10)
+        s.sim.phone_hangup(cid)
+        summary = (await s.sink.ended(cid)).summary
+        [t] = summary.transfers
+        assert (t.kind, t.result, t.to_agent) == ("attended", "completed", "1002")
+        # on hold from the start of the consultation until it was completed: ~2 s ring + 8 s
+        assert summary.hold_seconds == pytest.approx(10, abs=0.5)
+        assert summary.talk_seconds == pytest.approx(5 + 10, abs=0.5)
+        assert s.sink.agent_states("1001")[-2:] == [("wrap-up", ""), ("available", "")]
+        await all_gone(s)
+
+
+async def test_attended_cancel_goes_back_to_the_caller(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        cid = await bridged_call(s)
+        a1 = f"agent-1001-{cid}"
+        leg = await consulting(s, cid)
+        await s.sink.wait_for(state_is(cid, "consulting"))
+        s.engine.cancel_transfer(cid)
+        await s.engine.quiesce()
+        assert in_bridge(s, f"br-{cid}") == {cid, a1}
+        assert f"xfer-{cid}" not in s.sim.pbx.bridges
+        assert s.paths()[-5:] == [
+            f"DELETE /channels/{leg}",
+            f"POST /bridges/xfer-{cid}/removeChannel",
+            f"POST /bridges/br-{cid}/addChannel",
+            f"DELETE /bridges/xfer-{cid}",
+            f"DELETE /channels/{cid}/moh",
+        ]
+        failed = events(s, TransferFailed)
+        assert [(f.result, f.reason) for f in failed] == [("cancelled", "cancelled")]
+        assert [r.result for r in transfer_records(s)] == ["cancelled"]
+        s.sim.phone_hangup(cid)
+        summary = (await s.sink.ended(cid)).summary
+        assert not summary.transferred
+        assert summary.agent_id == "1001"
+        assert s.sink.agent_states("1002")[-2:] == [("wrap-up", ""), ("available", "")]
+        await all_gone(s)
+
+
+async def test_attended_target_declines_while_ringing(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        cid = await bridged_call(s)
+        leg = await consulting(s, cid, answer_after=None)
+        await asyncio.sleep(3)
+        s.sim.phone_hangup(leg)  # 486 from the ringing phone
+        failed: TransferFailed = await s.sink.wait_for(lambda e: isinstance(e, TransferFailed))
+        assert (failed.result, failed.reason) == ("failed", "busy")
+        await s.engine.quiesce()
+        assert in_bridge(s, f"br-{cid}") == {cid, f"agent-1001-{cid}"}
+        assert s.engine.core.agents.require("1002").state == "available"
+        s.sim.phone_hangup(cid)
+        await s.sink.ended(cid)
+        await all_gone(s)
+
+
+async def test_attended_target_hangs_up_during_the_consultation(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        cid = await bridged_call(s)
+        leg = await consulting(s, cid)
+        await s.sink.wait_for(state_is(cid, "consulting"))
+        await asyncio.sleep(5)
+        s.sim.phone_hangup(leg)
+        failed: TransferFailed = await s.sink.wait_for(lambda e: isinstance(e, TransferFailed))
+        assert failed.reason == "target_hangup"
+        await s.engine.quiesce()
+        assert in_bridge(s, f"br-{cid}") == {cid, f"agent-1001-{cid}"}
+        s.sim.phone_hangup(cid)
+        await s.sink.ended(cid)
+        await all_gone(s)
+
+
+async def test_attended_target_never_answers(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        cid = await bridged_call(s)
+        leg = await consulting(s, cid, answer_after=None)
+        failed: TransferFailed = await s.sink.wait_for(lambda e: isinstance(e, TransferFailed))
+        assert failed.reason == "no_answer"
+        assert failed.at - events(s, TransferStarted)[0].at == pytest.approx(15, abs=0.5)
+        assert s.sent("DELETE", f"/channels/{leg}")
+        await s.engine.quiesce()
+        assert in_bridge(s, f"br-{cid}") == {cid, f"agent-1001-{cid}"}
+        s.sim.phone_hangup(f"agent-1001-{cid}")
+        summary = (await s.sink.ended(cid)).summary
+        assert summary.hangup_by == "agent"
+        await all_gone(s)
+
+
+async def test_caller_hangs_up_during_the_consultation(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        cid = await bridged_call(s)
+        leg = await consulting(s, cid)
+        await s.sink.wait_for(state_is(cid, "consulting"))
+        s.sim.phone_hangup(cid)
+        summary = (await s.sink.ended(cid)).summary
+        [t] = summary.transfers
+        assert (t.result, t.reason) == ("failed", "caller_hangup")
+        assert s.sent("DELETE", f"/channels/{leg}")
+        assert s.sent("DELETE", f"/channels/agent-1001-{cid}")
+        assert s.sent("DELETE", f"/bridges/xfer-{cid}")
+        await all_gone(s)
+
+
+async def test_agent_hangs_up_during_the_consultation_completes_it(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        cid = await bridged_call(s)
+        leg = await consulting(s, cid)
+        await s.sink.wait_for(state_is(cid, "consulting"))
+        s.sim.phone_hangup(f"agent-1001-{cid}")
+        done: TransferCompleted = await s.sink.wait_for(lambda e: isinstance(e, TransferCompleted))
+        assert done.to_agent == "1002"
+        await s.engine.quiesce()
+        assert in_bridge(s, f"br-{cid}") == {cid, leg}
+        s.sim.phone_hangup(cid)
+        summary = (await s.sink.ended(cid)).summary
+        assert summary.transfers[0].reason == "agent_hangup"
+        await all_gone(s)
+
+
+async def test_agent_hangs_up_while_the_target_rings_goes_on_blind(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        cid = await bridged_call(s)
+        leg = await consulting(s, cid, answer_after=6)
+        await asyncio.sleep(2)
+        s.sim.phone_hangup(f"agent-1001-{cid}")
+        await s.sink.wait_for(lambda e: isinstance(e, TransferCompleted))
+        await s.engine.quiesce()
+        assert in_bridge(s, f"br-{cid}") == {cid, leg}
+        assert s.sent("DELETE", f"/channels/{cid}/moh")
+        s.sim.phone_hangup(leg)
+        summary = (await s.sink.ended(cid)).summary
+        assert summary.hangup_by == "agent"
+        await all_gone(s)
