@@ -486,3 +486,129 @@ async def test_agent_hangs_up_while_the_target_rings_goes_on_blind(tmp_path: Pat
         summary = (await s.sink.ended(cid)).summary
         assert summary.hangup_by == "agent"
         await all_gone(s)
+
+
+# ------------------------------------------------------------------ the phone's own transfer key
+
+
+async def test_phone_refer_core_dials_the_agent_and_bridges_the_local_half(
+    tmp_path: Path,
+) -> None:
+    async with scenario(config(), tmp_path) as s:
+        cid = await bridged_call(s, talk=60)
+        s.login("1002")
+        s.phone("1002", answer_after=2)
+        await asyncio.sleep(3)
+        one, two = s.sim.phone_refer(f"agent-1001-{cid}", "1002")
+        await talking(s, cid, nth=2)
+        leg = f"agent-1002-{cid}"
+        # Asterisk swapped ;1 in for the agent; the engine bridged ;2 with 1002 (trace shape)
+        assert in_bridge(s, f"br-{cid}") == {cid, one}
+        assert in_bridge(s, f"xfer-{cid}") == {two, leg}
+        create = s.sent("POST", "/channels/create")[-1]
+        assert (create.params["channelId"], create.params["originator"]) == (leg, two)
+        assert s.sent("POST", f"/bridges/xfer-{cid}/addChannel")[0].params == {
+            "channel": f"{two},{leg}"
+        }
+        assert s.sent("DELETE", f"/channels/agent-1001-{cid}")
+        summary = (await s.sink.ended(cid)).summary
+        assert s.sent("DELETE", f"/channels/{two}")
+        assert s.sent("DELETE", f"/bridges/xfer-{cid}")
+        [t] = summary.transfers
+        assert (t.kind, t.target, t.result, t.to_agent) == (
+            "phone",
+            "agent:1002",
+            "completed",
+            "1002",
+        )
+        # talk: both agents' segments; the 2 s of ringing do not count
+        assert summary.bridged_at is not None
+        assert summary.talk_seconds == pytest.approx(
+            summary.ended_at - summary.bridged_at - 2, abs=0.3
+        )
+        assert call_record(s, cid).transferred
+        assert [(r.kind, r.result) for r in transfer_records(s)] == [("phone", "completed")]
+        await all_gone(s)
+
+
+async def test_phone_refer_core_to_a_phone_nobody_answers_requeues_the_caller(
+    tmp_path: Path,
+) -> None:
+    async with scenario(config(), tmp_path) as s:
+        cid = await bridged_call(s, talk=120)
+        s.login("1002", "1003")
+        s.phone("1002", answer_after=None)
+        s.phone("1003", answer_after=1)
+        s.sim.phone_refer(f"agent-1001-{cid}", "1002")
+        failed: TransferFailed = await s.sink.wait_for(lambda e: isinstance(e, TransferFailed))
+        assert (failed.kind, failed.reason) == ("phone", "no_answer")
+        await talking(s, cid, nth=2)
+        assert in_bridge(s, f"br-{cid}") == {cid, f"agent-1003-{cid}"}
+        summary = (await s.sink.ended(cid)).summary
+        assert summary.agent_id == "1001"
+        await all_gone(s)
+
+
+async def test_phone_refer_ari_only_swaps_agents_in_the_call_bridge(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        s.engine.core.phone_transfers = "ari-only"
+        cid = await bridged_call(s, talk=60)
+        a1, a2 = f"agent-1001-{cid}", f"agent-1002-{cid}"
+        assert s.sent("POST", f"/channels/{a1}/variable")[0].params == {
+            "variable": "PJSIP_TRANSFER_HANDLING()",
+            "value": "ari-only",
+        }
+        s.login("1002")
+        s.phone("1002", answer_after=2)
+        assert s.sim.phone_refer(a1, "1002") == []
+        await talking(s, cid, nth=2)
+        assert in_bridge(s, f"br-{cid}") == {cid, a2}
+        start = s.paths().index(f"POST /channels/{a1}/transfer_progress")
+        assert s.paths()[start:] == [
+            f"POST /channels/{a1}/transfer_progress",
+            "POST /channels/create",
+            f"POST /channels/{a2}/variable",
+            f"POST /channels/{a2}/dial",
+            f"POST /bridges/br-{cid}/addChannel",
+            f"POST /channels/{a1}/transfer_progress",
+            f"POST /bridges/br-{cid}/removeChannel",
+            f"DELETE /channels/{a1}",
+        ]
+        progress = [r.params["states"] for r in s.sent("POST", "/transfer_progress")]
+        assert progress == ["channel_progress", "channel_answered"]
+        summary = (await s.sink.ended(cid)).summary
+        assert summary.transfers[0].to_agent == "1002"
+        await all_gone(s)
+
+
+async def test_phone_refer_ari_only_declined_keeps_the_agent(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        s.engine.core.phone_transfers = "ari-only"
+        cid = await bridged_call(s, talk=60)
+        a1 = f"agent-1001-{cid}"
+        s.login("1002")
+        s.phone("1002", busy=True)
+        s.sim.phone_refer(a1, "1002")
+        await s.sink.wait_for(lambda e: isinstance(e, TransferFailed))
+        await s.engine.quiesce()
+        progress = [r.params["states"] for r in s.sent("POST", "/transfer_progress")]
+        assert progress == ["channel_progress", "channel_declined"]
+        assert in_bridge(s, f"br-{cid}") == {cid, a1}
+        summary = (await s.sink.ended(cid)).summary
+        assert not summary.transferred
+        await all_gone(s)
+
+
+async def test_phone_refer_ari_only_caller_hangs_up_while_target_rings(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        s.engine.core.phone_transfers = "ari-only"
+        cid = await bridged_call(s, talk=300)
+        s.login("1002")
+        s.phone("1002", answer_after=None)
+        s.sim.phone_refer(f"agent-1001-{cid}", "1002")
+        await asyncio.sleep(3)
+        s.sim.phone_hangup(cid)
+        summary = (await s.sink.ended(cid)).summary
+        assert summary.transfers[0].reason == "caller_hangup"
+        assert s.sent("DELETE", f"/channels/agent-1002-{cid}")
+        await all_gone(s)
