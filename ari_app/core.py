@@ -279,8 +279,12 @@ class Switchboard:
                 live[ch["id"]] = ch
         for channel_id in [c for c in self._channels if c not in live]:
             self._leg_gone(channel_id, {}, now)
+        for channel_id in [c for c in self._monitor_channels if c not in live]:
+            self._monitor_leg_gone(channel_id, now)
         for channel_id, ch in live.items():
-            if channel_id in self._channels or not self._ours(ch):
+            if channel_id in self._channels or channel_id in self._monitor_channels:
+                continue
+            if not self._ours(ch):
                 continue
             cvars = ch.get("channelvars") or {}
             if ch.get("state") != "Up" and cvars.get(ROLE, "") in ("", "caller"):

@@ -608,3 +608,42 @@ async def test_phone_refer_ari_only_caller_hangs_up_while_target_rings(tmp_path:
         assert summary.transfers[0].reason == "caller_hangup"
         assert s.sent("DELETE", f"/channels/agent-1002-{cid}")
         await all_gone(s)
+
+
+async def test_caller_hangs_up_while_queued_after_a_transfer(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        cid = await bridged_call(s, talk=300)
+        s.login("1002")
+        s.phone("1002", answer_after=None)
+        s.engine.transfer(cid, "blind", "queue", "billing")
+        await s.sink.wait_for(state_is(cid, "queued"))
+        await asyncio.sleep(4)
+        s.sim.phone_hangup(cid)
+        summary = (await s.sink.ended(cid)).summary
+        # it was answered (by 1001) and moved: not an abandoned call
+        assert summary.outcome is Outcome.ANSWERED
+        assert summary.transferred
+        await s.engine.quiesce()
+        assert s.sent("POST", f"/recordings/live/call-{cid}/stop")
+        assert s.sent("DELETE", f"/bridges/br-{cid}")
+        assert s.sent("DELETE", f"/channels/agent-1002-{cid}")  # its offer was cancelled
+        rec = await s.sink.recording()
+        assert rec.recording.name == f"call-{cid}"
+        await all_gone(s)
+
+
+async def test_monitor_survives_a_reconnect(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        cid = await bridged_call(s, talk=300)
+        s.phone("1004", answer_after=1)
+        session = s.engine.monitor(cid, "listen", "PJSIP/agent1004", "sue")
+        await asyncio.sleep(3)
+        await s.engine.quiesce()
+        channels = s.sim.pbx.visible_channels()
+        s.engine.reconcile(channels, list(s.sim.pbx.bridges))
+        await s.engine.quiesce()
+        assert not s.sent("DELETE", f"/channels/{session.session_id}")
+        assert s.engine.core.monitors
+        s.sim.phone_hangup(cid)
+        await s.sink.ended(cid)
+        await all_gone(s)
