@@ -3,7 +3,7 @@
 Four agents with different habits (1001 quick, 1002 slow, 1003 never answers, 1004 busy
 phone), callers arriving at random with random patience and talk time, records in SQLite
 under `--data-dir` (`--no-records` to skip), live events over MQTT only with `--mqtt`,
-`/metrics` and the agent API on a free local port. Shows calls, agents' states and the
+`/metrics` and the API (supervisor `demo`) on a free local port. Shows calls, agents' states and the
 service level so far until Ctrl-C, or for `--duration` seconds of demo time; `--speed 10`
 runs the clock ten times faster (the whole event loop, so ring cadence, timers and HTTP
 timeouts all scale together).
@@ -31,6 +31,7 @@ from ari_app.passwords import hash_secret
 log = logging.getLogger(__name__)
 
 DEMO_PIN = "1234"
+DEMO_PASSWORD = "demo"  # noqa: S105 - the API supervisor of a local demo, on 127.0.0.1
 HABITS: dict[str, dict[str, Any]] = {
     "1001": {"name": "Quick Li", "answer_after": 2.0},
     "1002": {"name": "Slow Wang", "answer_after": 11.0},
@@ -71,6 +72,10 @@ def demo_config(data_dir: Path, mqtt: str = "", http_port: int = 0) -> Config:
                     "pin_hash": pin_hash,
                 }
                 for aid, habit in HABITS.items()
+            ],
+            "users": [
+                {"name": "demo", "role": "supervisor",
+                 "password_hash": hash_secret(DEMO_PASSWORD, iterations=20_000)},
             ],
         }
     )
@@ -186,7 +191,8 @@ async def _demo(args: argparse.Namespace) -> int:
             clock=sim.pbx.wall,
         ) as r:
             engine = r.engine
-            print(f"metrics: {r.api_url}/metrics, agent API: {r.api_url}/agents"
+            print(f"metrics: {r.api_url}/metrics, API: {r.api_url} (user demo, password"
+                  f" {DEMO_PASSWORD})"
                   + (f", MQTT to {config.mqtt.host}:{config.mqtt.port}"
                      if config.mqtt.enabled else ""), flush=True)
             for aid in HABITS:
@@ -255,7 +261,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--mqtt", nargs="?", const="127.0.0.1:1883", default="",
                         metavar="HOST:PORT", help="publish live events to this MQTT broker")
     parser.add_argument("--http-port", type=int, default=0,
-                        help="port for /metrics and the agent API (default: any free port)")
+                        help="port for /metrics and the API (default: any free port)")
     parser.set_defaults(func=_run)
 
 

@@ -9,8 +9,9 @@ Wiring only, in start order (stopped in reverse):
   the journal count the same calls;
 - MQTT if `mqtt.enabled` (queue stats from the Switchboard and the fold);
 - the ARI client, the engine, and its supervised event connection (reconcile on connect);
-- the HTTP server on `[http]`: `GET /metrics` (unauthenticated, as Prometheus scrapes) and
-  the agent API.
+- the HTTP server on `[http]` (uvicorn in the engine's loop): the role-checked API
+  (`ari_app.api`, over `ari_app.control.EngineControl`, audit rows to the records writer)
+  and `GET /metrics`, unauthenticated, as Prometheus scrapes.
 
 `hotline demo` reuses `running()` with the simulator instead of Asterisk.
 """
@@ -26,16 +27,20 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from fastapi import FastAPI, Response
 from prometheus_client import CollectorRegistry, Counter
 
-from ari_app.agent_api import make_app
+from ari_app.api import create_api
+from ari_app.api.audit import AuditSink
+from ari_app.api.server import serve_api
 from ari_app.ari.client import AriClient
 from ari_app.ari.connection import ConnectionState, SupervisedConnection
 from ari_app.config import Config, ConfigError, load_config
+from ari_app.control import EngineControl
 from ari_app.domain import EventSink
 from ari_app.engine import Engine
 from ari_app.live_kpi import LiveKpi, kpi_params, queue_stats
@@ -44,10 +49,11 @@ from ari_app.mqtt.notifier import MqttNotifier
 from ari_app.recordings_sink import LoopSink, RecordingsSink
 from ari_app.records.domain_sink import RecordsEventSink
 from ari_app.records.schema import SchemaError
+from ari_app.records.types import AuditRecord
 from ari_app.records.writer import RecordWriter, writer_from_config
 from ari_app.sinks import EventFanout, Journal, JournalAgentStates
 from kpi.journal import JournalWriter
-from kpi.metrics import metrics_handler
+from kpi.metrics import render_metrics
 from recordings.index import RecordingIndex, load_known
 
 log = logging.getLogger(__name__)
@@ -92,20 +98,27 @@ class _Events:
             self.errors.inc()
 
 
-async def _serve_http(engine: Engine, registry: CollectorRegistry, host: str, port: int
-                      ) -> tuple[web.AppRunner, str]:
-    app = make_app(engine)
-    app.router.add_get("/metrics", metrics_handler(registry))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    try:
-        await site.start()
-    except OSError:
-        await runner.cleanup()
-        raise
-    bound = runner.addresses[0]
-    return runner, f"http://{host}:{bound[1]}"
+class _LoggedAudit:
+    """Audit rows when records are off (the demo's `--no-records`): logged, not lost."""
+
+    def submit(self, record: AuditRecord) -> None:
+        log.info("audit: %s %s %s %s/%s %s", record.actor, record.role, record.action,
+                 record.object_type, record.object_id, record.detail)
+
+
+def http_app(config: Config, control: EngineControl, audit: AuditSink,
+             registry: CollectorRegistry, clock: Callable[[], datetime]) -> FastAPI:
+    """The role-checked API plus `GET /metrics`, which is outside every policy: Prometheus
+    scrapes without credentials, and the exposition holds no caller data (labels are
+    queue and agent ids only)."""
+    app = create_api(config, control, audit, clock=clock)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        body, content_type = render_metrics(registry)
+        return Response(body, media_type=content_type)
+
+    return app
 
 
 @asynccontextmanager
@@ -195,10 +208,17 @@ async def running(
             notifier=notifier, journal_path=journal_path,
         )
         if api:
-            runner, result.api_url = await _serve_http(
-                engine, registry, config.http.host, config.http.port
+            eng = engine
+
+            def wall() -> datetime:  # token expiry, throttle and audit on the engine's clock
+                return datetime.fromtimestamp(eng.now(), UTC)
+
+            app = http_app(
+                config, EngineControl(engine, index), writer or _LoggedAudit(), registry, wall
             )
-            stack.push_async_callback(runner.cleanup)
+            server = await serve_api(app, config.http.host, config.http.port)
+            stack.push_async_callback(server.stop)
+            result.api_url = f"http://{config.http.host}:{server.port}"
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(conn.wait_for_state(ConnectionState.CONNECTED), 10)
         yield result
@@ -220,7 +240,7 @@ async def serve(
     try:
         async with running(config) as r:
             log.info(
-                "engine running: ARI %s, app %s, HTTP %s (/metrics, agent API)",
+                "engine running: ARI %s, app %s, HTTP %s (/metrics and the API)",
                 config.ari.url,
                 config.engine.app,
                 r.api_url,

@@ -29,6 +29,7 @@ from sqlalchemy import select, text
 from ari_app.cli import main as hotline
 from ari_app.config import Config, load_config, parse_config
 from ari_app.domain import CallEnded, RecordingReady
+from ari_app.passwords import hash_secret
 from ari_app.records import models
 from ari_app.records.schema import SchemaError, make_engine, upgrade
 from ari_app.run import Running, running, serve
@@ -36,8 +37,11 @@ from pbxsim.config import EndpointBehaviour, SimConfig
 from pbxsim.server import Simulator
 from tests.callflow_rig import PIN, PIN_HASH
 from tests.scenario_rig import Collector
+from tests.test_api_fakes import basic
 
 AGENTS = ("1001", "1002", "1003", "1004")
+ANN_HASH = hash_secret("ann-pw", iterations=1000)
+SUE_HASH = hash_secret("sue-pw", iterations=1000)
 
 
 def settings(tmp_path: Path, ari_url: str = "http://127.0.0.1:9", http_port: int = 0,
@@ -52,6 +56,10 @@ def settings(tmp_path: Path, ari_url: str = "http://127.0.0.1:9", http_port: int
         "queues": [{"name": "support", "numbers": ["12345"], "wrapup_seconds": 5.0}],
         "agents": [
             {"id": a, "endpoint": f"PJSIP/agent{a}", "pin_hash": PIN_HASH} for a in AGENTS
+        ],
+        "users": [
+            {"name": "ann", "password_hash": ANN_HASH, "role": "agent", "agent_id": "1001"},
+            {"name": "sue", "password_hash": SUE_HASH, "role": "supervisor"},
         ],
     }
 
@@ -187,12 +195,20 @@ async def test_hotline_run_serves_metrics_and_api_and_stops_on_cancel(tmp_path: 
         assert metric(samples, "hotline_agents_logged_in") == 0
         assert ("hotline_records_backlog", ()) in samples
         async with aiohttp.ClientSession() as http:
+            assert (await http.get(f"{r.api_url}/healthz")).status == 200
+            refused = await http.get(f"{r.api_url}/agents")
+            assert refused.status == 401  # the API is role-checked; /metrics is not
             login = await http.post(f"{r.api_url}/agents/1001/login",
-                                    json={"pin": PIN, "device": "PJSIP/agent1001"})
-            assert login.status == 200
+                                    json={"pin": PIN, "device": "PJSIP/agent1001"},
+                                    headers=basic("ann", "ann-pw"))
+            assert login.status == 200, await login.text()
             assert (await login.json())["state"] == "available"
-            listed = await (await http.get(f"{r.api_url}/agents")).json()
-            assert [a["agent_id"] for a in listed] == list(AGENTS)
+            mine = await (await http.get(f"{r.api_url}/agents",
+                                         headers=basic("ann", "ann-pw"))).json()
+            assert [a["agent_id"] for a in mine] == ["1001"]  # an agent sees itself
+            every = await (await http.get(f"{r.api_url}/agents",
+                                          headers=basic("sue", "sue-pw"))).json()
+            assert [a["agent_id"] for a in every] == list(AGENTS)
         await asyncio.wait_for(r.kpi.wait_settled(), 30)
         samples = await scrape(f"{r.api_url}/metrics")  # the login reached the fold
         assert metric(samples, "hotline_agents_available") == 1
