@@ -4,7 +4,8 @@
                                            [--edges]
 
 Callers arrive at `--rate` per second for `--minutes` of simulated time; every agent's
-phone answers after 1 s; callers talk `--talk` s after being answered. Printed:
+phone answers after 1 s; callers talk `--talk` s after being answered (the default keeps
+1,000 calls live at 100 calls/s). Printed:
 - calls placed / ended / lost / stuck, peak concurrent calls;
 - engine reaction time, event received → first command sent (real time), p50/p99;
 - engine CPU per call (time inside the pure core + the shell's command handling);
@@ -280,7 +281,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="new calls per second")
     parser.add_argument("--minutes", type=float, default=10.0, help="simulated minutes")
     parser.add_argument("--agents", type=int, default=1200)
-    parser.add_argument("--talk", type=float, default=8.0, help="seconds talked after answer")
+    parser.add_argument("--talk", type=float, default=9.5,
+                        help="seconds talked after answer (9.5: 1,000 calls live at 100/s)")
     parser.add_argument("--edges", action="store_true",
                         help="records, recordings index, journal, live KPIs and MQTT on")
     args = parser.parse_args()
