@@ -346,13 +346,23 @@ class CancelTimer:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckPin:
+    """Check an agent's PIN off the event loop (PBKDF2 is slow on purpose); the shell
+    feeds the answer back with `Switchboard.pin_checked(channel_id, ok, now)`."""
+
+    channel_id: str
+    agent_id: str
+    pin: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Publish:
     """Hand a domain event to the sinks (SQL, MQTT, journal, recordings index)."""
 
     event: DomainEvent
 
 
-Command = AriCommand | StartTimer | CancelTimer | Publish
+Command = AriCommand | StartTimer | CancelTimer | Publish | CheckPin
 
 ARI_COMMAND_TYPES: tuple[type, ...] = (
     SetVar,

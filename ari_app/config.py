@@ -280,6 +280,32 @@ class UserSettings(_Strict):
         return v
 
 
+class FeatureCodeSettings(_Strict):
+    """Phones' feature codes (`Stasis(hotline,agent,...)`, `Stasis(hotline,supervise,...)`)."""
+
+    supervisor_endpoints: tuple[str, ...] = ()
+    pause_reasons: dict[str, str] = Field(default_factory=dict)
+    digit_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+
+    @field_validator("supervisor_endpoints")
+    @classmethod
+    def _endpoints(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for item in v:
+            if not _ENDPOINT_RE.match(item):
+                raise ValueError(f"{item!r} is not an endpoint like PJSIP/agent1004")
+        return v
+
+    @field_validator("pause_reasons")
+    @classmethod
+    def _reasons(cls, v: dict[str, str]) -> dict[str, str]:
+        for code, reason in v.items():
+            if not re.fullmatch(r"[0-9]", code):
+                raise ValueError(f"code {code!r} must be one digit 0-9 (*23N)")
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", reason):
+                raise ValueError(f"reason {reason!r} must be 1-32 letters, digits, _ or -")
+        return v
+
+
 class Config(_Strict):
     engine: EngineSettings = EngineSettings()
     ari: AriSettings = AriSettings()
@@ -293,6 +319,7 @@ class Config(_Strict):
     departments: tuple[Department, ...] = ()
     users: tuple[UserSettings, ...] = ()
     blocklist: tuple[str, ...] = ()
+    feature_codes: FeatureCodeSettings = FeatureCodeSettings()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:

@@ -30,6 +30,7 @@ from ari_app.commands import (
     Answer,
     AriCommand,
     CancelTimer,
+    CheckPin,
     Command,
     CreateBridge,
     CreateChannel,
@@ -72,6 +73,25 @@ from ari_app.domain import (
     TransferStarted,
     TransferSummary,
 )
+from ari_app.feature_codes import (
+    PROMPTS,
+    Action,
+    AgentRequest,
+    Ask,
+    BadRequest,
+    FeatureCall,
+    Login,
+    LoginFlow,
+    Refuse,
+    Step,
+    SuperviseRequest,
+    Verify,
+    device_of,
+    is_feature,
+    parse_request,
+    pause_reason,
+)
+from ari_app.feature_codes import ROLE as FEATURE_ROLE
 from ari_app.passwords import verify_secret
 from ari_app.queueing import Entry, HandlingTime, WaitingList, estimated_wait
 from ari_app.records.caller_number import mask
@@ -102,6 +122,7 @@ _DIAL_RESULTS = {
 _GONE_STATUSES = frozenset({404, 409, 422})
 _TRANSFER_HANDLING = "PJSIP_TRANSFER_HANDLING()"
 _FORGET_AFTER = 4096
+_DTMF_MODES = {"1": "listen", "2": "whisper", "3": "barge"}  # a supervisor's keys while monitoring
 _DEFAULT_OVERFLOW_MEDIA = {
     "voicemail": ("sound:vm-intro",),
     "callback": ("sound:queue-callback",),
@@ -121,6 +142,7 @@ class Limits:
     busy_retry_seconds: float = 10.0
     overflow_hops: int = 3
     local_claim_seconds: float = 5.0  # a REFER's Local half nobody claims is hung up
+    feature_seconds: float = 120.0  # a feature-code call (*21 .. *33) at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +198,9 @@ class Switchboard:
         self._monitor_bridges: dict[str, str] = {}
         self._pending_local: dict[str, tuple[str, str]] = {}  # Local base name -> (;2 id, exten)
         self._local_waiting: dict[str, str] = {}  # Local base name -> call whose ;1 came first
+        self._features: dict[str, FeatureCall] = {}  # feature-code calls by channel id
+        self._feature_playbacks: dict[str, str] = {}  # playback id -> channel id
+        self._by_endpoint = {a.endpoint: a.id for a in config.agents}
         self.counters: Counter[str] = Counter()
         self._out: list[Command] = []
 
@@ -231,6 +256,10 @@ class Switchboard:
         return self._take()
 
     def logout(self, agent_id: str, now: float) -> list[Command]:
+        self._logout(agent_id, now)
+        return self._take()
+
+    def _logout(self, agent_id: str, now: float) -> None:
         agent = self.agents.require(agent_id)
         was_wrapping = agent.state is AgentState.WRAPUP
         call_id = agent.call_id
@@ -243,22 +272,27 @@ class Switchboard:
             if agent.serves(q) and not self.agents.logged_in_for(q):
                 for entry in self.waiting[q]:
                     self._overflow(self.calls[entry.call_id], "no_agents", now)
-        return self._take()
 
     def pause(self, agent_id: str, reason: str, now: float) -> list[Command]:
+        self._pause(agent_id, reason, now)
+        return self._take()
+
+    def _pause(self, agent_id: str, reason: str, now: float) -> None:
         agent = self._logged_in(agent_id)
         event = agent.pause(reason, now)
         if event is not None:
             self._agent_changed(event)
-        return self._take()
 
     def unpause(self, agent_id: str, now: float) -> list[Command]:
+        self._unpause(agent_id, now)
+        return self._take()
+
+    def _unpause(self, agent_id: str, now: float) -> None:
         agent = self._logged_in(agent_id)
         event = agent.unpause(now)
         if event is not None:
             self._agent_changed(event)
             self._dispatch(now)
-        return self._take()
 
     def end_wrapup(self, agent_id: str, now: float) -> list[Command]:
         agent = self._logged_in(agent_id)
@@ -281,8 +315,14 @@ class Switchboard:
             self._leg_gone(channel_id, {}, now)
         for channel_id in [c for c in self._monitor_channels if c not in live]:
             self._monitor_leg_gone(channel_id, now)
+        for channel_id in [c for c in self._features if c not in live]:
+            self._feature_gone(channel_id)
         for channel_id, ch in live.items():
-            if channel_id in self._channels or channel_id in self._monitor_channels:
+            if (
+                channel_id in self._channels
+                or channel_id in self._monitor_channels
+                or channel_id in self._features
+            ):
                 continue
             if not self._ours(ch):
                 continue
@@ -309,9 +349,16 @@ class Switchboard:
     def _stasis_start(self, ev: Mapping[str, Any], now: float) -> None:
         ch = ev["channel"]
         channel_id = ch["id"]
-        if channel_id in self._channels or channel_id in self._monitor_channels:
+        if (
+            channel_id in self._channels
+            or channel_id in self._monitor_channels
+            or channel_id in self._features
+        ):
             return  # a leg, target, snoop or supervisor phone we created
         args = ev.get("args") or []
+        if is_feature(args):
+            self._feature_start(ch, args, now)
+            return
         if args and args[0] == "transfer":
             self._local_half_two(ch, args, now)
             return
@@ -332,6 +379,9 @@ class Switchboard:
         channel_id = ev["channel"]["id"]
         if channel_id in self._monitor_channels:
             self._monitor_leg_gone(channel_id, now)
+            return
+        if channel_id in self._features:
+            self._feature_gone(channel_id)
             return
         if channel_id not in self._channels:
             if kind == "ChannelDestroyed" and channel_id not in self._forgotten:
@@ -390,6 +440,9 @@ class Switchboard:
 
     def _playback_finished(self, ev: Mapping[str, Any], now: float) -> None:
         pid = ev["playback"]["id"]
+        if pid in self._feature_playbacks:
+            self._feature_prompt_done(pid, now)
+            return
         call_id = self._playbacks.pop(pid, None)
         call = self.calls.get(call_id) if call_id else None
         if call is None:
@@ -445,6 +498,30 @@ class Switchboard:
             return
         self._start_transfer(call, Kind.PHONE, self._phone_target(dest), now, agent_stays=True)
 
+    def _dtmf(self, ev: Mapping[str, Any], now: float) -> None:
+        channel_id = ev["channel"]["id"]
+        digit = str(ev["digit"])
+        feature = self._features.get(channel_id)
+        if feature is not None:
+            flow = feature.flow
+            if flow is None or not flow.listening or feature.closing:
+                return
+            step = flow.digit(digit)
+            if step is not None:
+                self._feature_step(feature, step, now)
+            elif not feature.prompt:
+                self._feature_listen(feature)
+            return
+        session = self.monitors.get(self._monitor_channels.get(channel_id, ""))
+        if session is not None and session.phone_channel == channel_id:
+            mode = _DTMF_MODES.get(digit)
+            if mode is None:
+                return
+            try:
+                self._change_monitor(session, mode, now)
+            except MonitorError:
+                self.counters["monitor_dtmf_refused"] += 1
+
     _handlers: ClassVar[dict[str, Callable[[Switchboard, Mapping[str, Any], float], None]]] = {
         "StasisStart": _stasis_start,
         "StasisEnd": _leg_event,
@@ -457,6 +534,7 @@ class Switchboard:
         "RecordingFailed": _recording_finished,
         "BridgeBlindTransfer": _bridge_blind_transfer,
         "ChannelTransfer": _channel_transfer,
+        "ChannelDtmfReceived": _dtmf,
     }
 
     # ------------------------------------------------------------------ arrival and queueing
@@ -1728,6 +1806,12 @@ class Switchboard:
         self, call_id: str, mode: str, device: str, by: str, now: float
     ) -> tuple[Monitor, list[Command]]:
         """Start monitoring a live call's agent leg. Raises MonitorError."""
+        session = self._start_monitor(call_id, mode, device, by, now)
+        return session, self._take()
+
+    def _start_monitor(
+        self, call_id: str, mode: str, device: str, by: str, now: float, phone_channel: str = ""
+    ) -> Monitor:
         call = self.calls.get(call_id)
         if call is None or call.state in (CallState.ENDING, CallState.WRAPUP):
             raise MonitorError("not_found", f"no live call {call_id}")
@@ -1759,6 +1843,7 @@ class Switchboard:
             mode=how,
             app=self.app,
             suffix=suffix,
+            phone_channel=phone_channel,
         )
         self.monitors[session.session_id] = session
         self._out += session.start()
@@ -1766,10 +1851,14 @@ class Switchboard:
         self._publish(
             MonitorStarted(session.session_id, call_id, call.agent_id, str(how), device, by, now)
         )
-        return session, self._take()
+        return session
 
     def change_monitor(self, session_id: str, mode: str, now: float) -> list[Command]:
-        session = self._session(session_id)
+        self._change_monitor(self._session(session_id), mode, now)
+        return self._take()
+
+    def _change_monitor(self, session: Monitor, mode: str, now: float) -> None:
+        session_id = session.session_id
         try:
             how = Mode(mode)
         except ValueError:
@@ -1786,7 +1875,6 @@ class Switchboard:
             self._publish(
                 MonitorModeChanged(session_id, session.call_id, str(how), str(previous), now)
             )
-        return self._take()
 
     def stop_monitor(self, session_id: str, now: float) -> list[Command]:
         self._end_monitor(self._session(session_id), "stopped", now)
@@ -1859,9 +1947,208 @@ class Switchboard:
             return self.monitors.get(self._monitor_bridges[bridge])
         return None
 
+    # ------------------------------------------------------------------ feature codes
+
+    def pin_checked(self, channel_id: str, ok: bool, now: float) -> list[Command]:
+        """The answer to a `CheckPin` (from a worker thread, back on the loop)."""
+        try:
+            feature = self._features.get(channel_id)
+            step = feature.flow.checked(ok) if feature and feature.flow else None
+            if feature is None or step is None:
+                self.counters["feature_late_pin_check"] += 1
+            else:
+                self._feature_step(feature, step, now)
+        except Exception:
+            self.counters["errors"] += 1
+            log.exception("error after the PIN check of %s", channel_id)
+            self._out.append(Hangup(channel_id, call_id=channel_id))
+        return self._take()
+
+    def _feature_start(self, ch: Mapping[str, Any], args: list[Any], now: float) -> None:
+        """`Stasis(hotline,agent|supervise,...)` from a phone: a control call, never a
+        hotline call (tagged HOTLINE_ROLE=feature, or supervisor once it monitors)."""
+        channel_id = ch["id"]
+        feature = FeatureCall(channel_id, device_of(str(ch.get("name") or "")))
+        request = parse_request(args)
+        self.counters["feature_calls"] += 1
+        refusal = ""
+        if isinstance(request, SuperviseRequest):
+            refusal = self._phone_monitor(feature, request, now)
+            if not refusal:
+                return
+        self._features[channel_id] = feature
+        self._out += [
+            SetVar(channel_id, ROLE, FEATURE_ROLE, call_id=channel_id),
+            Answer(channel_id, call_id=channel_id),
+            StartTimer(("feature", channel_id), self.limits.feature_seconds),
+        ]
+        if isinstance(request, BadRequest):
+            self.counters["feature_bad_request"] += 1
+            log.warning("feature code on %s refused: %s", channel_id, request.reason)
+            self._feature_close(feature, PROMPTS["error"])
+        elif refusal:
+            self._feature_refused(feature, refusal)
+        elif isinstance(request, AgentRequest):
+            self._feature_agent(feature, request, now)
+
+    def _phone_monitor(self, feature: FeatureCall, request: SuperviseRequest, now: float) -> str:
+        """`*31..*33<agent>`: the supervisor's own channel monitors the agent's live call.
+        Returns "" when monitoring started, else why not."""
+        if feature.device not in self.config.feature_codes.supervisor_endpoints:
+            return "not_supervisor"
+        agent = self.agents.get(request.agent_id)
+        call = self.calls.get(agent.call_id) if agent is not None and agent.call_id else None
+        if agent is None or call is None or call.agent_id != agent.id:
+            return "no_call"
+        try:
+            self._start_monitor(
+                call.call_id,
+                str(request.mode),
+                feature.device,
+                f"phone:{feature.device}",
+                now,
+                phone_channel=feature.channel_id,
+            )
+        except MonitorError as exc:
+            return "no_call" if exc.code in ("not_found", "invalid_state") else "monitor_conflict"
+        self.counters["feature_monitor"] += 1
+        return ""
+
+    def _feature_agent(self, feature: FeatureCall, request: AgentRequest, now: float) -> None:
+        if request.action is Action.LOGIN:
+            own = self.agents.get(self._by_endpoint.get(feature.device, ""))
+            feature.flow = LoginFlow(
+                agent_id=own.id if own is not None else "",
+                pin_needed=own is None or bool(own.settings.pin_hash),
+                by_phone=own is not None,
+                max_attempts=3,
+            )
+            self._feature_step(feature, feature.flow.start(), now)
+            return
+        # logout, pause, unpause: the agent logged in on this very phone, no PIN
+        agent = self.agents.on_device(feature.device)
+        if agent is None:
+            self._feature_refused(feature, "not_logged_in")
+            return
+        try:
+            if request.action is Action.LOGOUT:
+                self._logout(agent.id, now)
+                done = "logout_ok"
+            elif request.action is Action.PAUSE:
+                reasons = self.config.feature_codes.pause_reasons
+                self._pause(agent.id, pause_reason(request.reason_code, reasons), now)
+                done = "paused"
+            else:
+                self._unpause(agent.id, now)
+                done = "unpaused"
+        except AgentError as exc:
+            self._feature_refused(feature, exc.code)
+            return
+        self.counters[f"feature_{request.action}"] += 1
+        self._feature_close(feature, PROMPTS[done])
+
+    def _feature_step(self, feature: FeatureCall, step: Step, now: float) -> None:
+        cid = feature.channel_id
+        self._out.append(CancelTimer(("digits", cid)))
+        if isinstance(step, Ask):
+            self._feature_play(feature, step.media)
+        elif isinstance(step, Verify):
+            self._out.append(CheckPin(cid, step.agent_id, step.pin))
+        elif isinstance(step, Refuse):
+            self._feature_refused(feature, step.reason, step.media)
+        elif isinstance(step, Login):
+            try:
+                event = self.agents.login(step.agent_id, "", feature.device, now, verified=True)
+            except AgentError as exc:
+                self._feature_refused(feature, exc.code)
+                return
+            self._agent_changed(event)
+            self._dispatch(now)
+            self.counters["feature_login"] += 1
+            self._feature_close(feature, PROMPTS["login_ok"])
+
+    def _feature_refused(
+        self, feature: FeatureCall, reason: str, media: tuple[str, ...] = ()
+    ) -> None:
+        self.counters[f"feature_refused_{reason}"] += 1
+        self._feature_close(feature, media or PROMPTS.get(reason) or PROMPTS["refused"])
+
+    def _feature_play(self, feature: FeatureCall, media: tuple[str, ...]) -> None:
+        cid = feature.channel_id
+        if feature.prompt:
+            self._feature_playbacks.pop(feature.prompt, None)
+            self._out.append(StopPlayback(feature.prompt, call_id=cid))
+        pid = feature.next_playback()
+        feature.prompt = pid
+        self._feature_playbacks[pid] = cid
+        self._out.append(Play(cid, pid, media, call_id=cid))
+
+    def _feature_close(self, feature: FeatureCall, media: tuple[str, ...]) -> None:
+        """Say how it went, then hang up (when the prompt is over)."""
+        feature.closing = True
+        self._out.append(CancelTimer(("digits", feature.channel_id)))
+        self._feature_play(feature, media)
+
+    def _feature_prompt_done(self, pid: str, now: float) -> None:
+        feature = self._features.get(self._feature_playbacks.pop(pid))
+        if feature is None or feature.prompt != pid:
+            return
+        feature.prompt = ""
+        cid = feature.channel_id
+        if feature.closing:
+            self._out.append(Hangup(cid, call_id=cid))
+        else:
+            self._feature_listen(feature)
+
+    def _digits_timer(self, channel_id: str, now: float) -> None:
+        feature = self._features.get(channel_id)
+        if feature is None or feature.flow is None or feature.closing:
+            return
+        step = feature.flow.timeout()
+        if step is not None:
+            self._feature_step(feature, step, now)
+
+    def _feature_timer(self, channel_id: str, now: float) -> None:
+        if channel_id in self._features:
+            self.counters["feature_timeout"] += 1
+            self._out.append(Hangup(channel_id, call_id=channel_id))
+
+    def _feature_gone(self, channel_id: str) -> None:
+        feature = self._features.pop(channel_id, None)
+        if feature is None:
+            return
+        if not feature.closing:
+            self.counters["feature_abandoned"] += 1
+        if feature.prompt:
+            self._feature_playbacks.pop(feature.prompt, None)
+        self._out += [CancelTimer(("digits", channel_id)), CancelTimer(("feature", channel_id))]
+        self._forget(channel_id)
+
+    def _feature_failed(self, command: AriCommand, status: int, now: float) -> None:
+        feature = self._features[command.call_id]
+        if isinstance(command, Play):
+            self._feature_playbacks.pop(command.playback_id, None)
+            if feature.prompt == command.playback_id:
+                feature.prompt = ""
+                if feature.closing or status in _GONE_STATUSES:
+                    self._out.append(Hangup(feature.channel_id, call_id=feature.channel_id))
+                else:  # no prompt, but the caller may still type
+                    self._feature_listen(feature)
+        elif isinstance(command, Hangup) or status in _GONE_STATUSES:
+            self._feature_gone(feature.channel_id)
+
+    def _feature_listen(self, feature: FeatureCall) -> None:
+        """(Re)arm the inter-digit timer while the login dialogue waits for digits."""
+        if feature.flow is not None and feature.flow.listening:
+            timeout = self.config.feature_codes.digit_timeout_seconds
+            self._out.append(StartTimer(("digits", feature.channel_id), timeout))
+
     # ------------------------------------------------------------------ REST failures
 
     def _failed(self, command: AriCommand, status: int, now: float) -> None:
+        if command.call_id in self._features:
+            self._feature_failed(command, status, now)
+            return
         session = self._monitor_of(command)
         if session is not None:
             if not isinstance(command, Hangup | DestroyBridge | SetVar):
@@ -1937,6 +2224,8 @@ class Switchboard:
         "cool": _cool_timer,
         "xfer": _xfer_timer,
         "local": _local_timer,
+        "digits": _digits_timer,
+        "feature": _feature_timer,
     }
 
     def _forget(self, channel_id: str) -> None:

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ from ari_app.commands import (
     AriCommand,
     AriRequest,
     CancelTimer,
+    CheckPin,
     Command,
     Publish,
     StartTimer,
@@ -206,6 +207,8 @@ class Engine:
                 handle = self._timers.pop(command.key, None)
                 if handle is not None:
                     handle.cancel()
+            elif isinstance(command, CheckPin):
+                self._spawn(self._check_phone_pin(command))
             elif isinstance(command, Publish):
                 for sink in self.sinks:
                     try:
@@ -216,6 +219,20 @@ class Engine:
             else:
                 self._enqueue(command, t0 if first else 0.0)
                 first = False
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _check_phone_pin(self, command: CheckPin) -> None:
+        """A PIN typed on a phone (`*21`): checked in a thread, like the API's."""
+        try:
+            ok = await self.check_pin(command.agent_id, command.pin)
+        except Exception:
+            log.exception("PIN check for a phone login failed")
+            ok = False
+        self._execute(self.core.pin_checked(command.channel_id, ok, self.now()), 0.0)
 
     def _enqueue(self, command: AriCommand, t0: float) -> None:
         key = call_key(command)

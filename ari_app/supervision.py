@@ -17,6 +17,10 @@ A mode change re-snoops (a new snoop with the new whisper direction joins the sp
 bridge before the old one is hung up, so listening has no gap) or moves the supervisor's
 phone between the spy bridge and the call's bridge. Ending hangs up the phone and the
 snoop and destroys the spy bridge, whatever the reason.
+
+A supervisor who dials `*31<agent>` (listen), `*32` (whisper) or `*33` (barge) is already
+on the line: their own inbound channel (`phone_channel`) is the monitoring leg. It is
+tagged and answered instead of created and dialled, and the session is active at once.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from enum import StrEnum
 
 from ari_app.commands import (
     AddToBridge,
+    Answer,
     Command,
     CreateBridge,
     CreateChannel,
@@ -86,10 +91,11 @@ class Monitor:
     ended_at: float | None = None
     end_reason: str = ""
     old_snoops: list[str] = field(default_factory=list)
+    phone_channel: str = ""  # the supervisor dialled in (feature code): no create/dial
 
     @property
     def supervisor_channel(self) -> str:
-        return f"sup-{self.call_id}{self.suffix}"
+        return self.phone_channel or f"sup-{self.call_id}{self.suffix}"
 
     @property
     def spy_bridge(self) -> str:
@@ -123,24 +129,34 @@ class Monitor:
         out: list[Command] = []
         if self.mode is not Mode.BARGE:
             out += self._snoop(self.mode)
-        out.append(
-            CreateChannel(
-                channel_id=sup,
-                endpoint=self.device,
-                app=self.app,
-                app_args="supervisor",
-                originator="",
-                variables={"HOTLINE_CALL_ID": cid, "HOTLINE_ROLE": "supervisor"},
-                call_id=cid,
+        if self.phone_channel:
+            out += [
+                SetVar(sup, "HOTLINE_ROLE", "supervisor", call_id=cid),
+                SetVar(sup, "HOTLINE_CALL_ID", cid, call_id=cid),
+                Answer(sup, call_id=cid),
+            ]
+        else:
+            out.append(
+                CreateChannel(
+                    channel_id=sup,
+                    endpoint=self.device,
+                    app=self.app,
+                    app_args="supervisor",
+                    originator="",
+                    variables={"HOTLINE_CALL_ID": cid, "HOTLINE_ROLE": "supervisor"},
+                    call_id=cid,
+                )
             )
-        )
         if self.mode is Mode.BARGE:
             self.in_call_bridge = True
             out.append(AddToBridge(self.call_bridge, (sup,), call_id=cid))
         else:
             out += self._spy_bridge()
             out.append(AddToBridge(self.spy_bridge, (self.snoop_channel, sup), call_id=cid))
-        out.append(Dial(sup, caller="", timeout=DIAL_TIMEOUT, call_id=cid))
+        if self.phone_channel:
+            out += self.answered(self.started_at)
+        else:
+            out.append(Dial(sup, caller="", timeout=DIAL_TIMEOUT, call_id=cid))
         return out
 
     def answered(self, now: float) -> list[Command]:
