@@ -316,7 +316,7 @@ class Switchboard:
         for channel_id in [c for c in self._monitor_channels if c not in live]:
             self._monitor_leg_gone(channel_id, now)
         for channel_id in [c for c in self._features if c not in live]:
-            self._feature_gone(channel_id)
+            self._feature_gone(channel_id, now)
         for channel_id, ch in live.items():
             if (
                 channel_id in self._channels
@@ -381,7 +381,7 @@ class Switchboard:
             self._monitor_leg_gone(channel_id, now)
             return
         if channel_id in self._features:
-            self._feature_gone(channel_id)
+            self._feature_gone(channel_id, now)
             return
         if channel_id not in self._channels:
             if kind == "ChannelDestroyed" and channel_id not in self._forgotten:
@@ -2039,6 +2039,7 @@ class Switchboard:
                 self._pause(agent.id, pause_reason(request.reason_code, reasons), now)
                 done = "paused"
             else:
+                self._hold_for_feature(feature, agent, now)
                 self._unpause(agent.id, now)
                 done = "unpaused"
         except AgentError as exc:
@@ -2062,10 +2063,16 @@ class Switchboard:
             except AgentError as exc:
                 self._feature_refused(feature, exc.code)
                 return
+            self._hold_for_feature(feature, self.agents.require(step.agent_id), now)
             self._agent_changed(event)
-            self._dispatch(now)
             self.counters["feature_login"] += 1
             self._feature_close(feature, PROMPTS["login_ok"])
+
+    def _hold_for_feature(self, feature: FeatureCall, agent: Agent, now: float) -> None:
+        """An agent made available from their phone is offered nothing while that phone
+        is still on the feature call: their first offer would find it busy."""
+        feature.holds_agent = agent.id
+        agent.cool_until = max(agent.cool_until, now + self.limits.feature_seconds)
 
     def _feature_refused(
         self, feature: FeatureCall, reason: str, media: tuple[str, ...] = ()
@@ -2113,10 +2120,14 @@ class Switchboard:
             self.counters["feature_timeout"] += 1
             self._out.append(Hangup(channel_id, call_id=channel_id))
 
-    def _feature_gone(self, channel_id: str) -> None:
+    def _feature_gone(self, channel_id: str, now: float) -> None:
         feature = self._features.pop(channel_id, None)
         if feature is None:
             return
+        agent = self.agents.get(feature.holds_agent)
+        if agent is not None:
+            agent.cool_until = now
+            self._dispatch(now)
         if not feature.closing:
             self.counters["feature_abandoned"] += 1
         if feature.prompt:
@@ -2135,7 +2146,7 @@ class Switchboard:
                 else:  # no prompt, but the caller may still type
                     self._feature_listen(feature)
         elif isinstance(command, Hangup) or status in _GONE_STATUSES:
-            self._feature_gone(feature.channel_id)
+            self._feature_gone(feature.channel_id, now)
 
     def _feature_listen(self, feature: FeatureCall) -> None:
         """(Re)arm the inter-digit timer while the login dialogue waits for digits."""

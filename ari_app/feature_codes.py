@@ -282,6 +282,7 @@ class FeatureCall:
     flow: LoginFlow | None = None
     closing: bool = False
     prompt: str = ""  # the playback now playing
+    holds_agent: str = ""  # made available from this phone: offered calls once it hangs up
     seq: int = 0
 
     def next_playback(self) -> str:

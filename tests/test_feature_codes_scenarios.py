@@ -232,6 +232,9 @@ async def test_pause_with_a_reason_code_then_unpause_takes_the_waiting_caller(
         summary = (await s.sink.ended(cid)).summary
         assert summary.agent_id == "1001"
         await ari.gone(ch)
+        # offered only once the phone is off the feature call (it would be busy before)
+        paths = s.paths()
+        assert paths.index(f"DELETE /channels/{ch}") < paths.index("POST /channels/create")
         await all_gone(s)
 
 
