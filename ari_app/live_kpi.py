@@ -101,6 +101,7 @@ class LiveKpi:
         self._settled = asyncio.Event()
         self._settled.set()
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # set by run(): the quiet clock
 
     @property
     def state(self) -> Any:
@@ -115,8 +116,8 @@ class LiveKpi:
         except Exception:
             self._errors.inc()
             log.exception("live KPIs: cannot fold a %s event", event.get("type"))
-        with contextlib.suppress(RuntimeError):  # no running loop: replay from a script
-            self._last = asyncio.get_running_loop().time()
+        if self._loop is not None:
+            self._last = self._loop.time()
         if self.state.buffer:
             self._settled.clear()
             self._fed.set()
@@ -134,7 +135,7 @@ class LiveKpi:
         await self._settled.wait()
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         while True:
             await self._fed.wait()
             self._fed.clear()
@@ -147,6 +148,7 @@ class LiveKpi:
             self._settled.set()
 
     async def __aenter__(self) -> LiveKpi:
+        self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self.run(), name="live-kpi")
         return self
 
