@@ -44,7 +44,6 @@ from ari_app.commands import (
     RemoveFromBridge,
     Ring,
     SetVar,
-    Snoop,
     StartMoh,
     StartTimer,
     StopMoh,
@@ -61,9 +60,6 @@ from ari_app.domain import (
     CallEnded,
     CallStateChanged,
     DomainEvent,
-    MonitorEnded,
-    MonitorModeChanged,
-    MonitorStarted,
     OfferResult,
     Outcome,
     RecordingInfo,
@@ -92,11 +88,12 @@ from ari_app.feature_codes import (
     pause_reason,
 )
 from ari_app.feature_codes import ROLE as FEATURE_ROLE
+from ari_app.monitor_flow import DTMF_MODES, Monitoring
 from ari_app.passwords import verify_secret
 from ari_app.queueing import Entry, HandlingTime, WaitingList, estimated_wait
 from ari_app.records.caller_number import mask
 from ari_app.strategy import choose
-from ari_app.supervision import Mode, Monitor, MonitorError
+from ari_app.supervision import Monitor, MonitorError
 from ari_app.transfer import Do, Kind, Target, TargetKind, Transfer, TransferError, parse_target
 
 log = logging.getLogger(__name__)
@@ -122,7 +119,6 @@ _DIAL_RESULTS = {
 _GONE_STATUSES = frozenset({404, 409, 422})
 _TRANSFER_HANDLING = "PJSIP_TRANSFER_HANDLING()"
 _FORGET_AFTER = 4096
-_DTMF_MODES = {"1": "listen", "2": "whisper", "3": "barge"}  # a supervisor's keys while monitoring
 _DEFAULT_OVERFLOW_MEDIA = {
     "voicemail": ("sound:vm-intro",),
     "callback": ("sound:queue-callback",),
@@ -193,9 +189,6 @@ class Switchboard:
         self._available: set[str] = set()
         self._forgotten: OrderedDict[str, None] = OrderedDict()
         self._seq = 0
-        self.monitors: dict[str, Monitor] = {}
-        self._monitor_channels: dict[str, str] = {}
-        self._monitor_bridges: dict[str, str] = {}
         self._pending_local: dict[str, tuple[str, str]] = {}  # Local base name -> (;2 id, exten)
         self._local_waiting: dict[str, str] = {}  # Local base name -> call whose ;1 came first
         self._features: dict[str, FeatureCall] = {}  # feature-code calls by channel id
@@ -203,6 +196,10 @@ class Switchboard:
         self._by_endpoint = {a.endpoint: a.id for a in config.agents}
         self.counters: Counter[str] = Counter()
         self._out: list[Command] = []
+        self.monitoring = Monitoring(
+            app=self.app, calls=self.calls, agents=self.agents, out=self._out, forget=self._forget
+        )
+        self.monitors = self.monitoring.sessions
 
     # ------------------------------------------------------------------ entry points
 
@@ -313,14 +310,14 @@ class Switchboard:
                 live[ch["id"]] = ch
         for channel_id in [c for c in self._channels if c not in live]:
             self._leg_gone(channel_id, {}, now)
-        for channel_id in [c for c in self._monitor_channels if c not in live]:
-            self._monitor_leg_gone(channel_id, now)
+        for channel_id in [c for c in self.monitoring.channels if c not in live]:
+            self.monitoring.leg_gone(channel_id, now)
         for channel_id in [c for c in self._features if c not in live]:
             self._feature_gone(channel_id, now)
         for channel_id, ch in live.items():
             if (
                 channel_id in self._channels
-                or channel_id in self._monitor_channels
+                or channel_id in self.monitoring.channels
                 or channel_id in self._features
             ):
                 continue
@@ -351,7 +348,7 @@ class Switchboard:
         channel_id = ch["id"]
         if (
             channel_id in self._channels
-            or channel_id in self._monitor_channels
+            or channel_id in self.monitoring.channels
             or channel_id in self._features
         ):
             return  # a leg, target, snoop or supervisor phone we created
@@ -377,8 +374,8 @@ class Switchboard:
         if kind == "ChannelHangupRequest" and ev.get("soft"):
             return
         channel_id = ev["channel"]["id"]
-        if channel_id in self._monitor_channels:
-            self._monitor_leg_gone(channel_id, now)
+        if channel_id in self.monitoring.channels:
+            self.monitoring.leg_gone(channel_id, now)
             return
         if channel_id in self._features:
             self._feature_gone(channel_id, now)
@@ -391,9 +388,9 @@ class Switchboard:
 
     def _state_change(self, ev: Mapping[str, Any], now: float) -> None:
         ch = ev["channel"]
-        if ch["id"] in self._monitor_channels:
+        if ch["id"] in self.monitoring.channels:
             if ch["state"] == "Up":
-                self._monitor_answered(ch["id"], now)
+                self.monitoring.answered(ch["id"], now)
             return
         call = self._call_of(ch["id"])
         if call is None:
@@ -412,9 +409,9 @@ class Switchboard:
     def _dial(self, ev: Mapping[str, Any], now: float) -> None:
         peer = ev["peer"]["id"]
         status = ev.get("dialstatus") or ""
-        if peer in self._monitor_channels:
+        if peer in self.monitoring.channels:
             if status == "ANSWER":
-                self._monitor_answered(peer, now)
+                self.monitoring.answered(peer, now)
             return
         call = self._call_of(peer)
         if call is None or not status:
@@ -512,13 +509,13 @@ class Switchboard:
             elif not feature.prompt:
                 self._feature_listen(feature)
             return
-        session = self.monitors.get(self._monitor_channels.get(channel_id, ""))
+        session = self.monitoring.of_channel(channel_id)
         if session is not None and session.phone_channel == channel_id:
-            mode = _DTMF_MODES.get(digit)
+            mode = DTMF_MODES.get(digit)
             if mode is None:
                 return
             try:
-                self._change_monitor(session, mode, now)
+                self.monitoring.change(session, mode, now)
             except MonitorError:
                 self.counters["monitor_dtmf_refused"] += 1
 
@@ -1445,7 +1442,7 @@ class Switchboard:
         cid = call.call_id
         since = call.talk_from if call.talk_from is not None else (call.bridged_at or now)
         call.talk_stops(now)
-        self._end_monitors(cid, "agent_left", now, agent_channel=call.agent_channel)
+        self.monitoring.end_for_call(cid, "agent_left", now, agent_channel=call.agent_channel)
         if call.agent_up:
             if progress:
                 self._out.append(
@@ -1795,7 +1792,7 @@ class Switchboard:
             if call.recording and not call.recording_done and call.recording.startswith("call-"):
                 self._out.append(StopRecording(call.recording, call_id=cid))
             self._out.append(DestroyBridge(call.bridge_id, call_id=cid))
-        self._end_monitors(cid, "call_ended", now)
+        self.monitoring.end_for_call(cid, "call_ended", now)
         for base, waiting in list(self._local_waiting.items()):
             if waiting == cid:
                 del self._local_waiting[base]
@@ -1806,146 +1803,16 @@ class Switchboard:
         self, call_id: str, mode: str, device: str, by: str, now: float
     ) -> tuple[Monitor, list[Command]]:
         """Start monitoring a live call's agent leg. Raises MonitorError."""
-        session = self._start_monitor(call_id, mode, device, by, now)
+        session = self.monitoring.start(call_id, mode, device, by, now)
         return session, self._take()
 
-    def _start_monitor(
-        self, call_id: str, mode: str, device: str, by: str, now: float, phone_channel: str = ""
-    ) -> Monitor:
-        call = self.calls.get(call_id)
-        if call is None or call.state in (CallState.ENDING, CallState.WRAPUP):
-            raise MonitorError("not_found", f"no live call {call_id}")
-        try:
-            how = Mode(mode)
-        except ValueError:
-            raise MonitorError("invalid_state", f"unknown monitoring mode {mode!r}") from None
-        live_states = (CallState.GREETING, CallState.BRIDGED, CallState.TRANSFERRING)
-        if not call.agent_up or not call.agent_channel or call.state not in live_states:
-            raise MonitorError("invalid_state", f"call {call_id} has no agent on it to monitor")
-        if how is Mode.BARGE and (not call.bridge_id or call.bridge_destroyed):
-            raise MonitorError("invalid_state", f"call {call_id} is not bridged yet")
-        if any(m.device == device for m in self.monitors.values()):
-            raise MonitorError("conflict", f"{device} is already monitoring a call")
-        holder = self.agents.on_device(device)
-        if holder is not None:
-            raise MonitorError("conflict", f"{device} is agent {holder.id}'s phone")
-        call.monitor_seq += 1
-        suffix = "" if call.monitor_seq == 1 else f"-{call.monitor_seq}"
-        session = Monitor(
-            session_id=f"sup-{call_id}{suffix}",
-            call_id=call_id,
-            agent_id=call.agent_id,
-            agent_channel=call.agent_channel,
-            call_bridge=call.bridge_id,
-            device=device,
-            started_by=by,
-            started_at=now,
-            mode=how,
-            app=self.app,
-            suffix=suffix,
-            phone_channel=phone_channel,
-        )
-        self.monitors[session.session_id] = session
-        self._out += session.start()
-        self._track_monitor(session)
-        self._publish(
-            MonitorStarted(session.session_id, call_id, call.agent_id, str(how), device, by, now)
-        )
-        return session
-
     def change_monitor(self, session_id: str, mode: str, now: float) -> list[Command]:
-        self._change_monitor(self._session(session_id), mode, now)
+        self.monitoring.change(self.monitoring.session(session_id), mode, now)
         return self._take()
-
-    def _change_monitor(self, session: Monitor, mode: str, now: float) -> None:
-        session_id = session.session_id
-        try:
-            how = Mode(mode)
-        except ValueError:
-            raise MonitorError("invalid_state", f"unknown monitoring mode {mode!r}") from None
-        call = self.calls.get(session.call_id)
-        if how is Mode.BARGE:
-            if call is None or not call.bridge_id or call.bridge_destroyed:
-                raise MonitorError("invalid_state", f"call {session.call_id} is not bridged")
-            session.call_bridge = call.bridge_id
-        previous = session.mode
-        self._out += session.change(how)
-        self._track_monitor(session)
-        if how is not previous:
-            self._publish(
-                MonitorModeChanged(session_id, session.call_id, str(how), str(previous), now)
-            )
 
     def stop_monitor(self, session_id: str, now: float) -> list[Command]:
-        self._end_monitor(self._session(session_id), "stopped", now)
+        self.monitoring.end(self.monitoring.session(session_id), "stopped", now)
         return self._take()
-
-    def _session(self, session_id: str) -> Monitor:
-        session = self.monitors.get(session_id)
-        if session is None:
-            raise MonitorError("not_found", f"no monitoring session {session_id}")
-        return session
-
-    def _track_monitor(self, session: Monitor) -> None:
-        for channel_id in session.channels():
-            self._monitor_channels[channel_id] = session.session_id
-        if session.spy_bridge_made:
-            self._monitor_bridges[session.spy_bridge] = session.session_id
-
-    def _monitor_answered(self, channel_id: str, now: float) -> None:
-        session = self.monitors.get(self._monitor_channels[channel_id])
-        if session is not None and channel_id == session.supervisor_channel:
-            self._out += session.answered(now)
-
-    def _monitor_leg_gone(self, channel_id: str, now: float) -> None:
-        session = self.monitors.get(self._monitor_channels.get(channel_id, ""))
-        if session is None:
-            self._monitor_channels.pop(channel_id, None)
-            return
-        self._out += session.channel_gone(channel_id, now)
-        if not session.live:
-            self._monitor_closed(session, now)
-
-    def _end_monitor(self, session: Monitor, reason: str, now: float) -> None:
-        self._out += session.end(reason, now)
-        self._monitor_closed(session, now)
-
-    def _monitor_closed(self, session: Monitor, now: float) -> None:
-        if self.monitors.pop(session.session_id, None) is None:
-            return
-        for channel_id in session.channels():
-            if self._monitor_channels.pop(channel_id, None) is not None:
-                self._forget(channel_id)
-        self._monitor_bridges.pop(session.spy_bridge, None)
-        self._publish(MonitorEnded(session.session_id, session.call_id, session.end_reason, now))
-
-    def _end_monitors(
-        self, call_id: str, reason: str, now: float, *, agent_channel: str = ""
-    ) -> None:
-        if not self.monitors:
-            return
-        for session in list(self.monitors.values()):
-            if session.call_id == call_id and agent_channel in ("", session.agent_channel):
-                self._end_monitor(session, reason, now)
-
-    def _monitor_of(self, command: AriCommand) -> Monitor | None:
-        ids: list[str] = []
-        for attr in ("channel_id", "snoop_id"):
-            value = getattr(command, attr, None)
-            if isinstance(value, str):
-                ids.append(value)
-        if isinstance(command, AddToBridge):
-            ids += command.channel_ids
-        if isinstance(command, Snoop):
-            ids = [command.snoop_id]
-        for channel_id in ids:
-            sid = self._monitor_channels.get(channel_id)
-            if sid is not None:
-                return self.monitors.get(sid)
-        bridge = getattr(command, "bridge_id", None)
-        if isinstance(bridge, str) and bridge in self._monitor_bridges:
-            return self.monitors.get(self._monitor_bridges[bridge])
-        return None
 
     # ------------------------------------------------------------------ feature codes
 
@@ -2001,7 +1868,7 @@ class Switchboard:
         if agent is None or call is None or call.agent_id != agent.id:
             return "no_call"
         try:
-            self._start_monitor(
+            self.monitoring.start(
                 call.call_id,
                 str(request.mode),
                 feature.device,
@@ -2160,11 +2027,11 @@ class Switchboard:
         if command.call_id in self._features:
             self._feature_failed(command, status, now)
             return
-        session = self._monitor_of(command)
+        session = self.monitoring.of_command(command)
         if session is not None:
             if not isinstance(command, Hangup | DestroyBridge | SetVar):
                 self.counters["monitor_failed"] += 1
-                self._end_monitor(session, "failed", now)
+                self.monitoring.end(session, "failed", now)
             return
         call = self.calls.get(command.call_id)
         if call is None:
@@ -2246,7 +2113,8 @@ class Switchboard:
             self._forgotten.popitem(last=False)
 
     def _take(self) -> list[Command]:
-        out, self._out = self._out, []
+        out = self._out.copy()
+        self._out.clear()  # the list is shared with the collaborators (monitoring, ...)
         return out
 
     def _call_of(self, channel_id: str) -> Call | None:
