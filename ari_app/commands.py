@@ -17,6 +17,16 @@ from ari_app.domain import DomainEvent
 TimerKey = tuple[str, str]
 """(purpose, subject id), e.g. ("rona", "agent-1001-1795389322.22") or ("wrapup", "1001")."""
 
+# The channel variables the core tags its channels with (the KPI fold reads them back).
+ROLE, CALL_ID, QUEUE, AGENT_ID = (
+    "HOTLINE_ROLE",
+    "HOTLINE_CALL_ID",
+    "HOTLINE_QUEUE",
+    "HOTLINE_AGENT_ID",
+)
+GONE_STATUSES = frozenset({404, 409, 422})
+"""Statuses of a failed request on a channel that is gone or has left Stasis."""
+
 
 @dataclass(frozen=True, slots=True)
 class AriRequest:

@@ -26,11 +26,15 @@ from typing import Any, ClassVar
 from ari_app.agents import Agent, AgentError, AgentRegistry
 from ari_app.call import Call, CallState, Offer
 from ari_app.commands import (
+    AGENT_ID,
+    CALL_ID,
+    GONE_STATUSES,
+    QUEUE,
+    ROLE,
     AddToBridge,
     Answer,
     AriCommand,
     CancelTimer,
-    CheckPin,
     Command,
     CreateBridge,
     CreateChannel,
@@ -70,24 +74,9 @@ from ari_app.domain import (
     TransferSummary,
 )
 from ari_app.feature_codes import (
-    PROMPTS,
-    Action,
-    AgentRequest,
-    Ask,
-    BadRequest,
-    FeatureCall,
-    Login,
-    LoginFlow,
-    Refuse,
-    Step,
-    SuperviseRequest,
-    Verify,
-    device_of,
     is_feature,
-    parse_request,
-    pause_reason,
 )
-from ari_app.feature_codes import ROLE as FEATURE_ROLE
+from ari_app.feature_flow import AgentActions, FeatureCalls
 from ari_app.monitor_flow import DTMF_MODES, Monitoring
 from ari_app.passwords import verify_secret
 from ari_app.queueing import Entry, HandlingTime, WaitingList, estimated_wait
@@ -97,13 +86,6 @@ from ari_app.supervision import Monitor, MonitorError
 from ari_app.transfer import Do, Kind, Target, TargetKind, Transfer, TransferError, parse_target
 
 log = logging.getLogger(__name__)
-
-ROLE, CALL_ID, QUEUE, AGENT_ID = (
-    "HOTLINE_ROLE",
-    "HOTLINE_CALL_ID",
-    "HOTLINE_QUEUE",
-    "HOTLINE_AGENT_ID",
-)
 
 # Q.850 causes of an agent leg that ended before answer.
 _BUSY_CAUSES = frozenset({17})
@@ -116,7 +98,6 @@ _DIAL_RESULTS = {
     "DONTCALL": OfferResult.UNAVAILABLE,
     "INVALIDARGS": OfferResult.UNAVAILABLE,
 }
-_GONE_STATUSES = frozenset({404, 409, 422})
 _TRANSFER_HANDLING = "PJSIP_TRANSFER_HANDLING()"
 _FORGET_AFTER = 4096
 _DEFAULT_OVERFLOW_MEDIA = {
@@ -191,15 +172,29 @@ class Switchboard:
         self._seq = 0
         self._pending_local: dict[str, tuple[str, str]] = {}  # Local base name -> (;2 id, exten)
         self._local_waiting: dict[str, str] = {}  # Local base name -> call whose ;1 came first
-        self._features: dict[str, FeatureCall] = {}  # feature-code calls by channel id
-        self._feature_playbacks: dict[str, str] = {}  # playback id -> channel id
-        self._by_endpoint = {a.endpoint: a.id for a in config.agents}
         self.counters: Counter[str] = Counter()
         self._out: list[Command] = []
         self.monitoring = Monitoring(
             app=self.app, calls=self.calls, agents=self.agents, out=self._out, forget=self._forget
         )
         self.monitors = self.monitoring.sessions
+        self.feature_calls = FeatureCalls(
+            config=config,
+            feature_seconds=limits.feature_seconds,
+            agents=self.agents,
+            calls=self.calls,
+            monitoring=self.monitoring,
+            actions=AgentActions(
+                logout=self._logout,
+                pause=self._pause,
+                unpause=self._unpause,
+                changed=self._agent_changed,
+                dispatch=self._dispatch,
+                forget=self._forget,
+            ),
+            out=self._out,
+            counters=self.counters,
+        )
 
     # ------------------------------------------------------------------ entry points
 
@@ -312,13 +307,13 @@ class Switchboard:
             self._leg_gone(channel_id, {}, now)
         for channel_id in [c for c in self.monitoring.channels if c not in live]:
             self.monitoring.leg_gone(channel_id, now)
-        for channel_id in [c for c in self._features if c not in live]:
-            self._feature_gone(channel_id, now)
+        for channel_id in [c for c in self.feature_calls.channels if c not in live]:
+            self.feature_calls.gone(channel_id, now)
         for channel_id, ch in live.items():
             if (
                 channel_id in self._channels
                 or channel_id in self.monitoring.channels
-                or channel_id in self._features
+                or channel_id in self.feature_calls.channels
             ):
                 continue
             if not self._ours(ch):
@@ -349,12 +344,12 @@ class Switchboard:
         if (
             channel_id in self._channels
             or channel_id in self.monitoring.channels
-            or channel_id in self._features
+            or channel_id in self.feature_calls.channels
         ):
             return  # a leg, target, snoop or supervisor phone we created
         args = ev.get("args") or []
         if is_feature(args):
-            self._feature_start(ch, args, now)
+            self.feature_calls.start(ch, args, now)
             return
         if args and args[0] == "transfer":
             self._local_half_two(ch, args, now)
@@ -377,8 +372,8 @@ class Switchboard:
         if channel_id in self.monitoring.channels:
             self.monitoring.leg_gone(channel_id, now)
             return
-        if channel_id in self._features:
-            self._feature_gone(channel_id, now)
+        if channel_id in self.feature_calls.channels:
+            self.feature_calls.gone(channel_id, now)
             return
         if channel_id not in self._channels:
             if kind == "ChannelDestroyed" and channel_id not in self._forgotten:
@@ -437,8 +432,8 @@ class Switchboard:
 
     def _playback_finished(self, ev: Mapping[str, Any], now: float) -> None:
         pid = ev["playback"]["id"]
-        if pid in self._feature_playbacks:
-            self._feature_prompt_done(pid, now)
+        if pid in self.feature_calls.playbacks:
+            self.feature_calls.prompt_done(pid, now)
             return
         call_id = self._playbacks.pop(pid, None)
         call = self.calls.get(call_id) if call_id else None
@@ -498,16 +493,9 @@ class Switchboard:
     def _dtmf(self, ev: Mapping[str, Any], now: float) -> None:
         channel_id = ev["channel"]["id"]
         digit = str(ev["digit"])
-        feature = self._features.get(channel_id)
+        feature = self.feature_calls.channels.get(channel_id)
         if feature is not None:
-            flow = feature.flow
-            if flow is None or not flow.listening or feature.closing:
-                return
-            step = flow.digit(digit)
-            if step is not None:
-                self._feature_step(feature, step, now)
-            elif not feature.prompt:
-                self._feature_listen(feature)
+            self.feature_calls.digit(feature, digit, now)
             return
         session = self.monitoring.of_channel(channel_id)
         if session is not None and session.phone_channel == channel_id:
@@ -1819,213 +1807,24 @@ class Switchboard:
     def pin_checked(self, channel_id: str, ok: bool, now: float) -> list[Command]:
         """The answer to a `CheckPin` (from a worker thread, back on the loop)."""
         try:
-            feature = self._features.get(channel_id)
-            step = feature.flow.checked(ok) if feature and feature.flow else None
-            if feature is None or step is None:
-                self.counters["feature_late_pin_check"] += 1
-            else:
-                self._feature_step(feature, step, now)
+            self.feature_calls.pin_checked(channel_id, ok, now)
         except Exception:
             self.counters["errors"] += 1
             log.exception("error after the PIN check of %s", channel_id)
             self._out.append(Hangup(channel_id, call_id=channel_id))
         return self._take()
 
-    def _feature_start(self, ch: Mapping[str, Any], args: list[Any], now: float) -> None:
-        """`Stasis(hotline,agent|supervise,...)` from a phone: a control call, never a
-        hotline call (tagged HOTLINE_ROLE=feature, or supervisor once it monitors)."""
-        channel_id = ch["id"]
-        feature = FeatureCall(channel_id, device_of(str(ch.get("name") or "")))
-        request = parse_request(args)
-        self.counters["feature_calls"] += 1
-        refusal = ""
-        if isinstance(request, SuperviseRequest):
-            refusal = self._phone_monitor(feature, request, now)
-            if not refusal:
-                return
-        self._features[channel_id] = feature
-        self._out += [
-            SetVar(channel_id, ROLE, FEATURE_ROLE, call_id=channel_id),
-            Answer(channel_id, call_id=channel_id),
-            StartTimer(("feature", channel_id), self.limits.feature_seconds),
-        ]
-        if isinstance(request, BadRequest):
-            self.counters["feature_bad_request"] += 1
-            log.warning("feature code on %s refused: %s", channel_id, request.reason)
-            self._feature_close(feature, PROMPTS["error"])
-        elif refusal:
-            self._feature_refused(feature, refusal)
-        elif isinstance(request, AgentRequest):
-            self._feature_agent(feature, request, now)
-
-    def _phone_monitor(self, feature: FeatureCall, request: SuperviseRequest, now: float) -> str:
-        """`*31..*33<agent>`: the supervisor's own channel monitors the agent's live call.
-        Returns "" when monitoring started, else why not."""
-        if feature.device not in self.config.feature_codes.supervisor_endpoints:
-            return "not_supervisor"
-        agent = self.agents.get(request.agent_id)
-        call = self.calls.get(agent.call_id) if agent is not None and agent.call_id else None
-        if agent is None or call is None or call.agent_id != agent.id:
-            return "no_call"
-        try:
-            self.monitoring.start(
-                call.call_id,
-                str(request.mode),
-                feature.device,
-                f"phone:{feature.device}",
-                now,
-                phone_channel=feature.channel_id,
-            )
-        except MonitorError as exc:
-            return "no_call" if exc.code in ("not_found", "invalid_state") else "monitor_conflict"
-        self.counters["feature_monitor"] += 1
-        return ""
-
-    def _feature_agent(self, feature: FeatureCall, request: AgentRequest, now: float) -> None:
-        if request.action is Action.LOGIN:
-            own = self.agents.get(self._by_endpoint.get(feature.device, ""))
-            feature.flow = LoginFlow(
-                agent_id=own.id if own is not None else "",
-                pin_needed=own is None or bool(own.settings.pin_hash),
-                by_phone=own is not None,
-                max_attempts=3,
-            )
-            self._feature_step(feature, feature.flow.start(), now)
-            return
-        # logout, pause, unpause: the agent logged in on this very phone, no PIN
-        agent = self.agents.on_device(feature.device)
-        if agent is None:
-            self._feature_refused(feature, "not_logged_in")
-            return
-        try:
-            if request.action is Action.LOGOUT:
-                self._logout(agent.id, now)
-                done = "logout_ok"
-            elif request.action is Action.PAUSE:
-                reasons = self.config.feature_codes.pause_reasons
-                self._pause(agent.id, pause_reason(request.reason_code, reasons), now)
-                done = "paused"
-            else:
-                self._hold_for_feature(feature, agent, now)
-                self._unpause(agent.id, now)
-                done = "unpaused"
-        except AgentError as exc:
-            self._feature_refused(feature, exc.code)
-            return
-        self.counters[f"feature_{request.action}"] += 1
-        self._feature_close(feature, PROMPTS[done])
-
-    def _feature_step(self, feature: FeatureCall, step: Step, now: float) -> None:
-        cid = feature.channel_id
-        self._out.append(CancelTimer(("digits", cid)))
-        if isinstance(step, Ask):
-            self._feature_play(feature, step.media)
-        elif isinstance(step, Verify):
-            self._out.append(CheckPin(cid, step.agent_id, step.pin))
-        elif isinstance(step, Refuse):
-            self._feature_refused(feature, step.reason, step.media)
-        elif isinstance(step, Login):
-            try:
-                event = self.agents.login(step.agent_id, "", feature.device, now, verified=True)
-            except AgentError as exc:
-                self._feature_refused(feature, exc.code)
-                return
-            self._hold_for_feature(feature, self.agents.require(step.agent_id), now)
-            self._agent_changed(event)
-            self.counters["feature_login"] += 1
-            self._feature_close(feature, PROMPTS["login_ok"])
-
-    def _hold_for_feature(self, feature: FeatureCall, agent: Agent, now: float) -> None:
-        """An agent made available from their phone is offered nothing while that phone
-        is still on the feature call: their first offer would find it busy."""
-        feature.holds_agent = agent.id
-        agent.cool_until = max(agent.cool_until, now + self.limits.feature_seconds)
-
-    def _feature_refused(
-        self, feature: FeatureCall, reason: str, media: tuple[str, ...] = ()
-    ) -> None:
-        self.counters[f"feature_refused_{reason}"] += 1
-        self._feature_close(feature, media or PROMPTS.get(reason) or PROMPTS["refused"])
-
-    def _feature_play(self, feature: FeatureCall, media: tuple[str, ...]) -> None:
-        cid = feature.channel_id
-        if feature.prompt:
-            self._feature_playbacks.pop(feature.prompt, None)
-            self._out.append(StopPlayback(feature.prompt, call_id=cid))
-        pid = feature.next_playback()
-        feature.prompt = pid
-        self._feature_playbacks[pid] = cid
-        self._out.append(Play(cid, pid, media, call_id=cid))
-
-    def _feature_close(self, feature: FeatureCall, media: tuple[str, ...]) -> None:
-        """Say how it went, then hang up (when the prompt is over)."""
-        feature.closing = True
-        self._out.append(CancelTimer(("digits", feature.channel_id)))
-        self._feature_play(feature, media)
-
-    def _feature_prompt_done(self, pid: str, now: float) -> None:
-        feature = self._features.get(self._feature_playbacks.pop(pid))
-        if feature is None or feature.prompt != pid:
-            return
-        feature.prompt = ""
-        cid = feature.channel_id
-        if feature.closing:
-            self._out.append(Hangup(cid, call_id=cid))
-        else:
-            self._feature_listen(feature)
-
     def _digits_timer(self, channel_id: str, now: float) -> None:
-        feature = self._features.get(channel_id)
-        if feature is None or feature.flow is None or feature.closing:
-            return
-        step = feature.flow.timeout()
-        if step is not None:
-            self._feature_step(feature, step, now)
+        self.feature_calls.digits_timer(channel_id, now)
 
     def _feature_timer(self, channel_id: str, now: float) -> None:
-        if channel_id in self._features:
-            self.counters["feature_timeout"] += 1
-            self._out.append(Hangup(channel_id, call_id=channel_id))
-
-    def _feature_gone(self, channel_id: str, now: float) -> None:
-        feature = self._features.pop(channel_id, None)
-        if feature is None:
-            return
-        agent = self.agents.get(feature.holds_agent)
-        if agent is not None:
-            agent.cool_until = now
-            self._dispatch(now)
-        if not feature.closing:
-            self.counters["feature_abandoned"] += 1
-        if feature.prompt:
-            self._feature_playbacks.pop(feature.prompt, None)
-        self._out += [CancelTimer(("digits", channel_id)), CancelTimer(("feature", channel_id))]
-        self._forget(channel_id)
-
-    def _feature_failed(self, command: AriCommand, status: int, now: float) -> None:
-        feature = self._features[command.call_id]
-        if isinstance(command, Play):
-            self._feature_playbacks.pop(command.playback_id, None)
-            if feature.prompt == command.playback_id:
-                feature.prompt = ""
-                if feature.closing or status in _GONE_STATUSES:
-                    self._out.append(Hangup(feature.channel_id, call_id=feature.channel_id))
-                else:  # no prompt, but the caller may still type
-                    self._feature_listen(feature)
-        elif isinstance(command, Hangup) or status in _GONE_STATUSES:
-            self._feature_gone(feature.channel_id, now)
-
-    def _feature_listen(self, feature: FeatureCall) -> None:
-        """(Re)arm the inter-digit timer while the login dialogue waits for digits."""
-        if feature.flow is not None and feature.flow.listening:
-            timeout = self.config.feature_codes.digit_timeout_seconds
-            self._out.append(StartTimer(("digits", feature.channel_id), timeout))
+        self.feature_calls.feature_timer(channel_id, now)
 
     # ------------------------------------------------------------------ REST failures
 
     def _failed(self, command: AriCommand, status: int, now: float) -> None:
-        if command.call_id in self._features:
-            self._feature_failed(command, status, now)
+        if command.call_id in self.feature_calls.channels:
+            self.feature_calls.failed(command, status, now)
             return
         session = self.monitoring.of_command(command)
         if session is not None:
@@ -2036,7 +1835,7 @@ class Switchboard:
         call = self.calls.get(command.call_id)
         if call is None:
             return
-        gone = status in _GONE_STATUSES
+        gone = status in GONE_STATUSES
         if isinstance(command, RemoveFromBridge | TransferProgress):
             return  # the channel already left; the REFER already ended
         offer = call.xfer_offer
