@@ -25,6 +25,7 @@ from typing import Any, TypeGuard
 
 import orjson
 
+from ari_app.ari.events import KNOWN_EVENT_TYPES
 from ari_app.ari.timestamps import TimestampError, parse_ari_timestamp
 from kpi.facts import (
     CallAbandoned,
@@ -41,21 +42,7 @@ from kpi.facts import (
 
 Event = Mapping[str, Any]
 
-# Every event type in Asterisk 22's ARI events.json (a test checks this against the spec).
-ARI_EVENT_TYPES = frozenset({
-    "ApplicationMoveFailed", "ApplicationRegistered", "ApplicationReplaced",
-    "ApplicationUnregistered", "BridgeAttendedTransfer", "BridgeBlindTransfer",
-    "BridgeCreated", "BridgeDestroyed", "BridgeMerged", "BridgeVideoSourceChanged",
-    "CallBroadcast", "CallClaimed", "ChannelCallerId", "ChannelConnectedLine",
-    "ChannelCreated", "ChannelDestroyed", "ChannelDialplan", "ChannelDtmfReceived",
-    "ChannelEnteredBridge", "ChannelHangupRequest", "ChannelHold", "ChannelLeftBridge",
-    "ChannelStateChange", "ChannelTalkingFinished", "ChannelTalkingStarted",
-    "ChannelToneDetected", "ChannelTransfer", "ChannelUnhold", "ChannelUserevent",
-    "ChannelVarset", "ContactStatusChange", "DeviceStateChanged", "Dial",
-    "EndpointStateChange", "PeerStatusChange", "PlaybackContinuing", "PlaybackFinished",
-    "PlaybackStarted", "RESTResponse", "RecordingFailed", "RecordingFinished",
-    "RecordingStarted", "StasisEnd", "StasisStart", "TextMessageReceived",
-})
+ARI_EVENT_TYPES = KNOWN_EVENT_TYPES  # every event type of Asterisk 22's events.json
 
 # The ARI events the KPIs are computed from; everything else is skipped cheaply.
 RELEVANT_TYPES = frozenset({
