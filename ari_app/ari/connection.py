@@ -23,6 +23,7 @@ from ari_app.ari.client import AriClient, EventSocket
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import Event
 from ari_app.ari.reconcile import Snapshot, fetch_snapshot
+from ari_app.backoff import Backoff as Backoff  # re-exported: ari_app.ari.Backoff
 
 log = logging.getLogger(__name__)
 
@@ -37,22 +38,6 @@ class ConnectionState(StrEnum):
     CONNECTED = "connected"
     BACKOFF = "backoff"
     STOPPED = "stopped"
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Delay before reconnect attempt n (0-based): initial * factor**n, capped, jittered
-    down by up to `jitter` of itself so many clients do not reconnect in step."""
-
-    initial: float = 0.5
-    factor: float = 2.0
-    cap: float = 30.0
-    jitter: float = 0.5
-
-    def delay(self, attempt: int, rand: float) -> float:
-        """Pure: `rand` in [0, 1) comes from the caller's RNG."""
-        base = min(self.cap, self.initial * self.factor ** min(attempt, 64))
-        return base * (1.0 - self.jitter * rand)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from typing import Self
 import aiomqtt
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from ari_app.backoff import Backoff
 from ari_app.config import MqttSettings
 from ari_app.mqtt import messages
 from ari_app.mqtt.messages import Message, MessageError, Scalar
@@ -199,13 +200,14 @@ class MqttNotifier:
         )
 
     async def _connection_loop(self) -> None:
-        delay = self.retry_initial
+        backoff = Backoff(initial=self.retry_initial, cap=self.retry_max, jitter=0.0)
+        failures = 0  # sleeps since the last connection: the next waits backoff.delay(n)
         while not self._stopping:
             try:
                 async with self._client() as client:
                     self._set_connected(True)
                     log.info("mqtt: connected to %s:%d", self.settings.host, self.settings.port)
-                    delay = self.retry_initial
+                    failures = 0
                     await self._publish_forever(client)
             except aiomqtt.MqttError as exc:
                 if self.connected:
@@ -213,10 +215,11 @@ class MqttNotifier:
                                 self.settings.host, self.settings.port, type(exc).__name__)
                 else:
                     log.info("mqtt: cannot connect to %s:%d (%s); retry in %.1f s",
-                             self.settings.host, self.settings.port, exc, delay)
+                             self.settings.host, self.settings.port, exc,
+                             backoff.delay(failures))
             self._set_connected(False)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.retry_max)
+            await asyncio.sleep(backoff.delay(failures))
+            failures += 1
 
     async def _publish_forever(self, client: aiomqtt.Client) -> None:
         while True:

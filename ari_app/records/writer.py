@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
+from ari_app.backoff import Backoff
 from ari_app.config import Config
 from ari_app.records.caller_number import CallerNumberPolicy
 from ari_app.records.codec import encode
@@ -91,7 +92,8 @@ class RecordWriter:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._db_ok = True
-        self._delay = retry_initial_seconds
+        self._backoff = Backoff(retry_initial_seconds, cap=retry_max_seconds, jitter=0.0)
+        self._failures = 0  # commits failed in a row: the next try waits backoff.delay(n)
         self._next_try = 0.0
         registry = registry if registry is not None else CollectorRegistry()
         backlog = Gauge(
@@ -221,13 +223,13 @@ class RecordWriter:
                 log.warning("records: database %s unavailable (%s); spooling to %s",
                             safe_url(self.engine), _reason(exc), self.spool.path)
             self._db_ok = False
-            self._next_try = loop.time() + self._delay
-            self._delay = min(self._delay * 2, self.retry_max)
+            self._next_try = loop.time() + self._backoff.delay(self._failures)
+            self._failures += 1
             return False
         if not self._db_ok:
             log.warning("records: database %s is back; replaying the spool", safe_url(self.engine))
         self._db_ok = True
-        self._delay = self.retry_initial
+        self._failures = 0
         self._next_try = 0.0
         self.metrics.written.inc(len(records) - len(refused))
         if refused:
