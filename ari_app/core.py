@@ -106,6 +106,15 @@ _DEFAULT_OVERFLOW_MEDIA = {
 }
 
 
+def _cause_result(cause: object) -> OfferResult:
+    """Why an agent or target leg ended before answer, from its hang-up cause."""
+    if cause in _BUSY_CAUSES:
+        return OfferResult.BUSY
+    if cause in _NO_ANSWER_CAUSES:
+        return OfferResult.RONA
+    return OfferResult.UNAVAILABLE
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Upper bounds on every state a call can be in (seconds)."""
@@ -1026,14 +1035,7 @@ class Switchboard:
         elif call.offer is not None and call.offer.channel_id == channel_id:
             if ev.get("type") == "ChannelHangupRequest":
                 return  # wait for Dial status or ChannelDestroyed: they say why
-            cause = ev.get("cause")
-            if cause in _BUSY_CAUSES:
-                result = OfferResult.BUSY
-            elif cause in _NO_ANSWER_CAUSES:
-                result = OfferResult.RONA
-            else:
-                result = OfferResult.UNAVAILABLE
-            self._end_offer(call, result, now, hangup=False)
+            self._end_offer(call, _cause_result(ev.get("cause")), now, hangup=False)
             self._dispatch(now)
         elif channel_id == call.agent_channel and call.agent_up:
             call.agent_up = False
@@ -1585,14 +1587,7 @@ class Switchboard:
         if offer.result is None:
             if kind == "ChannelHangupRequest":
                 return  # Dial status or ChannelDestroyed say why
-            cause = ev.get("cause")
-            if cause in _BUSY_CAUSES:
-                result = OfferResult.BUSY
-            elif cause in _NO_ANSWER_CAUSES:
-                result = OfferResult.RONA
-            else:
-                result = OfferResult.UNAVAILABLE
-            self._xfer_leg_failed(call, result, now, hangup=False)
+            self._xfer_leg_failed(call, _cause_result(ev.get("cause")), now, hangup=False)
         elif call.transfer is not None and call.transfer.active:
             # the target hung up while consulting
             self._do(call, call.transfer.target_failed("target_hangup", now), now)
