@@ -57,6 +57,20 @@ class Offer:
         )
 
 
+# Q.850 causes of an agent (or transfer target) leg that ended before answer.
+_BUSY_CAUSES = frozenset({17})
+_NO_ANSWER_CAUSES = frozenset({18, 19, 21})
+
+
+def leg_result(cause: object) -> OfferResult:
+    """Why a leg ended before answer, from its hang-up cause."""
+    if cause in _BUSY_CAUSES:
+        return OfferResult.BUSY
+    if cause in _NO_ANSWER_CAUSES:
+        return OfferResult.RONA
+    return OfferResult.UNAVAILABLE
+
+
 def rings_heard(ringing_at: float | None, until: float, period: float) -> int:
     """Ring k starts (k−1)·P after ringing starts, so 0 s → 1 ring, P s → 2 rings."""
     if ringing_at is None or period <= 0:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from ari_app.agents import Agent, AgentError, AgentRegistry
-from ari_app.call import Call, CallState, Offer
+from ari_app.call import Call, CallState, Offer, leg_result
 from ari_app.commands import (
     AGENT_ID,
     CALL_ID,
@@ -68,10 +68,6 @@ from ari_app.domain import (
     Outcome,
     RecordingInfo,
     RecordingReady,
-    TransferCompleted,
-    TransferFailed,
-    TransferStarted,
-    TransferSummary,
 )
 from ari_app.feature_codes import (
     is_feature,
@@ -83,13 +79,11 @@ from ari_app.queueing import Entry, HandlingTime, WaitingList, estimated_wait
 from ari_app.records.caller_number import mask
 from ari_app.strategy import choose
 from ari_app.supervision import Monitor, MonitorError
-from ari_app.transfer import Do, Kind, Target, TargetKind, Transfer, TransferError, parse_target
+from ari_app.transfer import Kind, Target
+from ari_app.transfer_flow import TRANSFER_HANDLING, CallFlow, Transfers
 
 log = logging.getLogger(__name__)
 
-# Q.850 causes of an agent leg that ended before answer.
-_BUSY_CAUSES = frozenset({17})
-_NO_ANSWER_CAUSES = frozenset({18, 19, 21})
 _DIAL_RESULTS = {
     "BUSY": OfferResult.BUSY,
     "NOANSWER": OfferResult.RONA,
@@ -98,21 +92,11 @@ _DIAL_RESULTS = {
     "DONTCALL": OfferResult.UNAVAILABLE,
     "INVALIDARGS": OfferResult.UNAVAILABLE,
 }
-_TRANSFER_HANDLING = "PJSIP_TRANSFER_HANDLING()"
 _FORGET_AFTER = 4096
 _DEFAULT_OVERFLOW_MEDIA = {
     "voicemail": ("sound:vm-intro",),
     "callback": ("sound:queue-callback",),
 }
-
-
-def _cause_result(cause: object) -> OfferResult:
-    """Why an agent or target leg ended before answer, from its hang-up cause."""
-    if cause in _BUSY_CAUSES:
-        return OfferResult.BUSY
-    if cause in _NO_ANSWER_CAUSES:
-        return OfferResult.RONA
-    return OfferResult.UNAVAILABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +138,10 @@ class Switchboard:
         phone_transfers: str = "core",
     ) -> None:
         """`phone_transfers`: "core" leaves a phone's REFER to Asterisk (Local pair,
-        BridgeBlindTransfer); "ari-only" sets PJSIP_TRANSFER_HANDLING()=ari-only on every
+        BridgeBlindTransfer); "ari-only" sets PJSIPTRANSFER_HANDLING()=ari-only on every
         agent leg so the engine gets ChannelTransfer and dials the target itself."""
         if phone_transfers not in ("core", "ari-only"):
             raise ValueError(f"phone_transfers must be core or ari-only, not {phone_transfers!r}")
-        self.phone_transfers = phone_transfers
         self.config = config
         self.app = config.engine.app
         self.limits = limits
@@ -179,14 +162,38 @@ class Switchboard:
         self._available: set[str] = set()
         self._forgotten: OrderedDict[str, None] = OrderedDict()
         self._seq = 0
-        self._pending_local: dict[str, tuple[str, str]] = {}  # Local base name -> (;2 id, exten)
-        self._local_waiting: dict[str, str] = {}  # Local base name -> call whose ;1 came first
         self.counters: Counter[str] = Counter()
         self._out: list[Command] = []
         self.monitoring = Monitoring(
             app=self.app, calls=self.calls, agents=self.agents, out=self._out, forget=self._forget
         )
         self.monitors = self.monitoring.sessions
+        self.transfers = Transfers(
+            config=config,
+            queues=self.queues,
+            agents=self.agents,
+            calls=self.calls,
+            setup_seconds=limits.setup_seconds,
+            local_claim_seconds=limits.local_claim_seconds,
+            phone_transfers=phone_transfers,
+            periods=self._periods,
+            channels=self._channels,
+            bridges=self._bridges,
+            playbacks=self._playbacks,
+            monitoring=self.monitoring,
+            flow=CallFlow(
+                moh=self._moh,
+                render=self._render,
+                ring_seconds=self._ring_seconds,
+                enqueue=self._enqueue,
+                overflow=self._overflow,
+                start_wrapup=self._start_wrapup,
+                end_talk=self._end_talk,
+                agent_changed=self._agent_changed,
+            ),
+            out=self._out,
+            counters=self.counters,
+        )
         self.feature_calls = FeatureCalls(
             config=config,
             feature_seconds=limits.feature_seconds,
@@ -361,11 +368,11 @@ class Switchboard:
             self.feature_calls.start(ch, args, now)
             return
         if args and args[0] == "transfer":
-            self._local_half_two(ch, args, now)
+            self.transfers.local_half_two(ch, args, now)
             return
         replaced = ev.get("replace_channel")
         if isinstance(replaced, Mapping) and replaced.get("id") in self._channels:
-            self._local_half_one(ch, replaced["id"], now)
+            self.transfers.local_half_one(ch, replaced["id"], now)
             return
         if args and args[0] in ("agent", "supervisor", "snoop", "external"):
             self.counters[f"orphan_{args[0]}_leg"] += 1
@@ -401,9 +408,9 @@ class Switchboard:
             return
         if call.xfer_offer is not None and call.xfer_offer.channel_id == ch["id"]:
             if ch["state"] == "Ringing":
-                self._xfer_ringing(call, now)
+                self.transfers.ringing(call, now)
             elif ch["state"] == "Up":
-                self._xfer_answered(call, now)
+                self.transfers.answered(call, now)
             return
         if ch["state"] == "Ringing":
             self._ringing(call, ch["id"], now)
@@ -422,11 +429,11 @@ class Switchboard:
             return
         if call.xfer_offer is not None and call.xfer_offer.channel_id == peer:
             if status == "RINGING":
-                self._xfer_ringing(call, now)
+                self.transfers.ringing(call, now)
             elif status == "ANSWER":
-                self._xfer_answered(call, now)
+                self.transfers.answered(call, now)
             else:
-                self._xfer_leg_failed(
+                self.transfers.leg_failed(
                     call, _DIAL_RESULTS.get(status, OfferResult.UNAVAILABLE), now, hangup=True
                 )
             return
@@ -476,7 +483,7 @@ class Switchboard:
         if isinstance(replaced, Mapping) and channel_id in self._channels:
             call = self._call_of(channel_id)
             if call is not None and replaced["id"] not in self._channels:
-                self._local_half_one(replaced, channel_id, now)
+                self.transfers.local_half_one(replaced, channel_id, now)
 
     def _channel_transfer(self, ev: Mapping[str, Any], now: float) -> None:
         """`ari-only`: the agent's phone sent REFER and Asterisk left it to us. Events with
@@ -497,7 +504,9 @@ class Switchboard:
             self.counters["transfer_refused"] += 1
             self._out.append(TransferProgress(source, "channel_declined", call_id=cid))
             return
-        self._start_transfer(call, Kind.PHONE, self._phone_target(dest), now, agent_stays=True)
+        self.transfers.start(
+            call, Kind.PHONE, self.transfers.phone_target(dest), now, agent_stays=True
+        )
 
     def _dtmf(self, ev: Mapping[str, Any], now: float) -> None:
         channel_id = ev["channel"]["id"]
@@ -698,7 +707,7 @@ class Switchboard:
             ),
         ]
         if self.phone_transfers == "ari-only":
-            self._out.append(SetVar(channel_id, _TRANSFER_HANDLING, "ari-only", call_id=cid))
+            self._out.append(SetVar(channel_id, TRANSFER_HANDLING, "ari-only", call_id=cid))
         self._out += [
             Dial(
                 channel_id,
@@ -841,7 +850,7 @@ class Switchboard:
         elif kind == "prompt" and call.state is CallState.OVERFLOW:
             self._after_prompt(call, now)
         elif kind == "xfer" and call.transfer is not None:
-            self._do(call, call.transfer.announced(now), now)
+            self.transfers.do(call, call.transfer.announced(now), now)
 
     def _greeting_timer(self, call_id: str, now: float) -> None:
         call = self.calls.get(call_id)
@@ -1029,13 +1038,13 @@ class Switchboard:
                 call.caller_up = False
                 self._caller_gone(call, now)
         elif call.xfer_offer is not None and call.xfer_offer.channel_id == channel_id:
-            self._xfer_leg_gone(call, ev, now)
+            self.transfers.leg_gone(call, ev, now)
         elif channel_id and channel_id in (call.local_one, call.local_two):
-            self._local_leg_gone(call, ev, now)
+            self.transfers.local_leg_gone(call, ev, now)
         elif call.offer is not None and call.offer.channel_id == channel_id:
             if ev.get("type") == "ChannelHangupRequest":
                 return  # wait for Dial status or ChannelDestroyed: they say why
-            self._end_offer(call, _cause_result(ev.get("cause")), now, hangup=False)
+            self._end_offer(call, leg_result(ev.get("cause")), now, hangup=False)
             self._dispatch(now)
         elif channel_id == call.agent_channel and call.agent_up:
             call.agent_up = False
@@ -1047,7 +1056,7 @@ class Switchboard:
         state = call.state
         if state is CallState.TRANSFERRING and call.transfer is not None:
             call.hangup_by = "caller"
-            self._do(call, call.transfer.caller_gone(now), now)
+            self.transfers.do(call, call.transfer.caller_gone(now), now)
             self._end_talk(call, now)
         elif state is CallState.QUEUED:
             # queued again after a transfer: the call was answered, not abandoned
@@ -1074,10 +1083,10 @@ class Switchboard:
             was_present = t.agent_present
             steps = t.agent_gone(now)
             if was_present:
-                self._release_agent(call, now)
+                self.transfers.release_agent(call, now)
             if t.active:
                 self._moh(call, self.queues[call.queue], True)
-            self._do(call, steps, now)
+            self.transfers.do(call, steps, now)
 
     def _answered_outcome(self, call: Call) -> Outcome:
         return Outcome.TRANSFERRED if call.external else Outcome.ANSWERED
@@ -1132,7 +1141,7 @@ class Switchboard:
     def _finish(self, call: Call, now: float) -> None:
         if call.state is CallState.ENDING:
             return
-        self._release_extras(call, now)
+        self.transfers.release_extras(call, now)
         call.state = CallState.ENDING
         call.ended_at = now
         self._out.append(StartTimer(("cleanup", call.call_id), self.limits.cleanup_seconds))
@@ -1251,534 +1260,39 @@ class Switchboard:
         except Exception:
             log.exception("could not clean up call %s", call.call_id)
 
-    # ------------------------------------------------------------------ transfers (requests)
+    # ------------------------------------------------------------------ transfers
 
     def resolve_target(self, kind: str, name: str) -> Target:
         """An API target — a department of the directory, a queue or an agent — as a
         `Target`. Raises TransferError(not_found)."""
-        if kind == "department":
-            for d in self.config.departments:
-                if d.name == name:
-                    return parse_target(d.target, d.announce, label=d.name)
-            raise TransferError("not_found", f"no department named {name}")
-        if kind == "queue":
-            if name not in self.queues:
-                raise TransferError("not_found", f"no queue named {name}")
-            return Target(TargetKind.QUEUE, name, f"queue:{name}")
-        if kind == "agent":
-            if self.agents.get(name) is None:
-                raise TransferError("not_found", f"no agent {name}")
-            return Target(TargetKind.AGENT, name, f"agent:{name}")
-        raise TransferError("not_found", f"unknown transfer target kind {kind!r}")
+        return self.transfers.resolve_target(kind, name)
 
     def transfer(self, call_id: str, kind: str, target: Target, now: float) -> list[Command]:
         """An agent's blind or attended transfer. Raises TransferError."""
-        call = self._live_call(call_id)
-        try:
-            how = Kind(kind)
-        except ValueError:
-            raise TransferError("invalid_state", f"unknown transfer kind {kind!r}") from None
-        if call.transfer is not None and call.transfer.active:
-            raise TransferError("conflict", f"call {call_id} is already being transferred")
-        if call.state is not CallState.BRIDGED or not call.agent_up:
-            raise TransferError("invalid_state", f"call {call_id} is not talking with an agent")
-        if target.kind is TargetKind.AGENT:
-            agent = self.agents.get(target.name)
-            if agent is None:
-                raise TransferError("not_found", f"no agent {target.name}")
-            if agent.id == call.agent_id:
-                raise TransferError("invalid_state", f"agent {agent.id} already has this call")
-            if agent.state is not AgentState.AVAILABLE:
-                raise TransferError("conflict", f"agent {agent.id} is {agent.state}")
-        elif target.kind is TargetKind.QUEUE and target.name not in self.queues:
-            raise TransferError("not_found", f"no queue named {target.name}")
-        self._start_transfer(call, how, target, now)
+        self.transfers.request(call_id, kind, target, now)
         return self._take()
 
     def complete_transfer(self, call_id: str, now: float) -> list[Command]:
-        call = self._live_call(call_id)
-        if call.transfer is None:
-            raise TransferError("invalid_state", f"call {call_id} has no consultation running")
-        self._do(call, call.transfer.complete(now), now)
+        self.transfers.complete(call_id, now)
         return self._take()
 
     def cancel_transfer(self, call_id: str, now: float) -> list[Command]:
-        call = self._live_call(call_id)
-        if call.transfer is None:
-            raise TransferError("invalid_state", f"call {call_id} has no consultation running")
-        self._do(call, call.transfer.cancel(now), now)
+        self.transfers.cancel(call_id, now)
         return self._take()
 
-    def _live_call(self, call_id: str) -> Call:
-        call = self.calls.get(call_id)
-        if call is None or call.state in (CallState.ENDING, CallState.WRAPUP):
-            raise TransferError("not_found", f"no live call {call_id}")
-        return call
+    @property
+    def phone_transfers(self) -> str:
+        return self.transfers.phone_transfers
 
-    def _phone_target(self, exten: str) -> Target:
-        """Where a phone's REFER goes: an agent id, a queue (name or number), a department;
-        anything else is an agent that cannot be reached (the transfer fails)."""
-        if self.agents.get(exten) is not None:
-            return Target(TargetKind.AGENT, exten, f"agent:{exten}")
-        queue = self.queues.get(exten) or self.config.queue_for_number(exten)
-        if queue is not None:
-            return Target(TargetKind.QUEUE, queue.name, f"queue:{queue.name}")
-        for d in self.config.departments:
-            if d.name == exten:
-                return parse_target(d.target, d.announce, label=d.name)
-        return Target(TargetKind.AGENT, exten, exten)
-
-    # ------------------------------------------------------------------ transfers (flow)
-
-    def _start_transfer(
-        self, call: Call, kind: Kind, target: Target, now: float, *, agent_stays: bool = False
-    ) -> None:
-        t, steps = Transfer.start(kind, target, call.agent_id, now, agent_stays=agent_stays)
-        cid = call.call_id
-        call.transfer = t
-        call.state = CallState.TRANSFERRING
-        self._publish(
-            TransferStarted(cid, str(kind), t.from_agent, target.address, target.label, now)
-        )
-        self._call_state(call, "transferring", now, agent_id=call.agent_id)
-        if kind is Kind.ATTENDED:
-            # the agent steps into a consultation bridge; the caller stays in the call's
-            # bridge (its recording goes on) and hears music on hold
-            xb = f"xfer-{cid}"
-            call.consult_bridge = xb
-            self._bridges[xb] = cid
-            call.talk_stops(now)
-            call.hold_starts(now)
-            self._out += [
-                RemoveFromBridge(call.bridge_id, call.agent_channel, call_id=cid),
-                CreateBridge(xb, call_id=cid),
-                AddToBridge(xb, (call.agent_channel,), call_id=cid),
-            ]
-            self._moh(call, self.queues[call.queue], True)
-        elif not t.agent_present:
-            self._release_agent(call, now)
-        self._do(call, steps, now)
-
-    def _do(self, call: Call, steps: list[Do], now: float) -> None:
-        """Carry out what the transfer machine decided."""
-        t = call.transfer
-        if t is None:
-            return
-        cid = call.call_id
-        for step in steps:
-            if step is Do.ANNOUNCE:
-                pid = call.play("xfer")
-                self._playbacks[pid] = cid
-                media = self._render(t.target.announce, call)
-                self._out.append(Play(call.caller_channel, pid, media, call_id=cid))
-            elif step is Do.MOVE:
-                if t.agent_present:
-                    self._release_agent(
-                        call, now, remove_from=call.bridge_id, progress=t.kind is Kind.PHONE
-                    )
-                self._close_transfer(call, now)
-                self._requeue(call, t.target.name, now)
-            elif step is Do.DIAL:
-                self._xfer_dial(call, now)
-            elif step is Do.CONSULT and call.xfer_offer is not None:
-                self._out.append(
-                    AddToBridge(call.consult_bridge, (call.xfer_offer.channel_id,), call_id=cid)
-                )
-                self._call_state(call, "consulting", now, agent_id=call.agent_id)
-            elif step is Do.JOIN:
-                self._xfer_join(call, now)
-            elif step is Do.RETURN:
-                self._xfer_return(call, now)
-            elif step is Do.REQUEUE:
-                self._xfer_drop_target(call, now)
-                self._close_transfer(call, now)
-                self._requeue(call, call.queue, now)
-            elif step is Do.DROP:
-                self._xfer_drop_target(call, now)
-        if call.transfer is t and not t.active:
-            self._close_transfer(call, now)
-
-    def _close_transfer(self, call: Call, now: float) -> None:
-        t = call.transfer
-        if t is None:
-            return
-        call.transfer = None
-        done = t.result == "completed"
-        to_agent = t.target.name if done and t.target.kind is TargetKind.AGENT else ""
-        call.transfers.append(
-            TransferSummary(
-                kind=str(t.kind),
-                from_agent=t.from_agent,
-                target=t.target.address,
-                label=t.target.label,
-                started_at=t.started_at,
-                ended_at=t.ended_at if t.ended_at is not None else now,
-                result=t.result,
-                reason=t.reason,
-                to_agent=to_agent,
-            )
-        )
-        args = (call.call_id, str(t.kind), t.from_agent, t.target.address, t.target.label, now)
-        if done:
-            self._publish(TransferCompleted(*args, to_agent=to_agent))
-        else:
-            self.counters["transfers_failed"] += 1
-            self._publish(TransferFailed(*args, result=t.result, reason=t.reason))
-
-    def _release_agent(
-        self, call: Call, now: float, *, remove_from: str = "", progress: bool = False
-    ) -> None:
-        """The transferring agent leaves the call (to wrap-up); the caller stays."""
-        cid = call.call_id
-        since = call.talk_from if call.talk_from is not None else (call.bridged_at or now)
-        call.talk_stops(now)
-        self.monitoring.end_for_call(cid, "agent_left", now, agent_channel=call.agent_channel)
-        if call.agent_up:
-            if progress:
-                self._out.append(
-                    TransferProgress(call.agent_channel, "channel_answered", call_id=cid)
-                )
-            if remove_from:
-                self._out.append(RemoveFromBridge(remove_from, call.agent_channel, call_id=cid))
-            self._out.append(Hangup(call.agent_channel, call_id=cid))
-            call.agent_up = False
-        agent = self.agents.get(call.agent_id)
-        if agent is not None and agent.state is AgentState.TALKING and agent.call_id == cid:
-            self._start_wrapup(call, agent, now, since)
-        call.agent_id = ""
-        call.agent_channel = ""
-
-    def _requeue(self, call: Call, queue_name: str, now: float) -> None:
-        """The caller waits in a queue again (a transfer to it, or a failed one), keeping
-        their original arrival (and place) and staying in the call's bridge."""
-        cid = call.call_id
-        for leg in (call.local_two, call.local_one):
-            if leg and leg in call.aux_up:
-                self._out.append(Hangup(leg, call_id=cid))  # the other half follows
-                break
-        call.local_one = call.local_two = ""
-        if not call.agent_up:
-            call.agent_id = ""
-            call.agent_channel = ""
-        if queue_name != call.queue:
-            call.queue = queue_name
-            call.queues_visited.append(queue_name)
-            self._out.append(SetVar(call.caller_channel, QUEUE, queue_name, call_id=cid))
-        queue = self.queues[queue_name]
-        if self.agents.logged_in_for(queue_name):
-            self._enqueue(call, queue, now)
-        else:
-            self._overflow(call, "no_agents", now)
-
-    def _xfer_dial(self, call: Call, now: float) -> None:
-        t = call.transfer
-        if t is None:
-            return
-        cid = call.call_id
-        queue = self.queues[call.queue]
-        target = t.target
-        originator = call.local_two or call.caller_channel
-        call.xfer_seq += 1
-        agent: Agent | None = None
-        if target.kind is TargetKind.AGENT:
-            agent = self.agents.get(target.name)
-            if agent is None or agent.state is not AgentState.AVAILABLE:
-                self._do(call, t.target_failed("unavailable", now), now)
-                return
-            channel_id = call.agent_channel_id(agent.id)
-            endpoint, app_args = agent.device, "agent"
-            variables = {AGENT_ID: agent.id, CALL_ID: cid, QUEUE: call.queue, ROLE: "agent"}
-            self._agent_changed(agent.offer(cid, now))
-        else:
-            channel_id = f"ext-{cid}-{call.xfer_seq}"
-            endpoint, app_args = target.name, "external"
-            variables = {CALL_ID: cid, ROLE: "external"}
-        call.xfer_offer = Offer(agent.id if agent else "", channel_id, now)
-        call.aux_up.add(channel_id)
-        call.aux_channels.append(channel_id)
-        self._channels[channel_id] = cid
-        ring = self._ring_seconds(queue) + self.limits.setup_seconds
-        self._out.append(
-            CreateChannel(
-                channel_id=channel_id,
-                endpoint=endpoint,
-                app=self.app,
-                app_args=app_args,
-                originator=originator,
-                variables=variables,
-                call_id=cid,
-            )
-        )
-        if agent is not None and self.phone_transfers == "ari-only":
-            self._out.append(SetVar(channel_id, _TRANSFER_HANDLING, "ari-only", call_id=cid))
-        self._out += [
-            Dial(channel_id, caller=originator, timeout=math.ceil(ring), call_id=cid),
-            StartTimer(("xfer", cid), ring),
-        ]
-        if not t.agent_present and not call.local_two:
-            self._moh(call, queue, True)
-
-    def _xfer_ringing(self, call: Call, now: float) -> None:
-        offer = call.xfer_offer
-        if offer is None or offer.ringing_at is not None or offer.result is not None:
-            return
-        offer.ringing_at = now
-        self._out.append(
-            StartTimer(("xfer", call.call_id), self._ring_seconds(self.queues[call.queue]))
-        )
-
-    def _xfer_answered(self, call: Call, now: float) -> None:
-        offer = call.xfer_offer
-        t = call.transfer
-        if offer is None or offer.result is not None:
-            return
-        cid = call.call_id
-        if t is None or not t.active:
-            self._out.append(Hangup(offer.channel_id, call_id=cid))
-            return
-        self._out.append(CancelTimer(("xfer", cid)))
-        summary = offer.close(OfferResult.ANSWERED, now, self._periods[call.queue])
-        if offer.agent_id:
-            call.offers.append(summary)
-            agent = self.agents.get(offer.agent_id)
-            if agent is not None and agent.state is AgentState.RINGING and agent.call_id == cid:
-                self._agent_changed(agent.answered(cid, now))
-        self._do(call, t.answered(now), now)
-
-    def _xfer_leg_failed(
-        self, call: Call, result: OfferResult, now: float, *, hangup: bool
-    ) -> None:
-        """The target did not answer: busy, declined, unreachable, or no answer in time."""
-        offer = call.xfer_offer
-        if offer is None or offer.result is not None:
-            return
-        cid = call.call_id
-        self._out.append(CancelTimer(("xfer", cid)))
-        self._offer_closed(call, offer, result, now)
-        if hangup and offer.channel_id in call.aux_up:
-            self._out.append(Hangup(offer.channel_id, call_id=cid))
-        reason = {
-            OfferResult.RONA: "no_answer",
-            OfferResult.BUSY: "busy",
-            OfferResult.CANCELLED: "declined",
-        }.get(result, "unavailable")
-        if call.transfer is not None:
-            self._do(call, call.transfer.target_failed(reason, now), now)
-
-    def _offer_closed(self, call: Call, offer: Offer, result: OfferResult, now: float) -> None:
-        summary = offer.close(result, now, self._periods[call.queue])
-        if not offer.agent_id:
-            return
-        call.offers.append(summary)
-        agent = self.agents.get(offer.agent_id)
-        if (
-            agent is not None
-            and agent.state is AgentState.RINGING
-            and agent.call_id == call.call_id
-        ):
-            # a transfer that was not picked up does not count as a RONA
-            self._agent_changed(agent.offer_ended(now, rona=False, pause_after=0))
-
-    def _xfer_leg_gone(self, call: Call, ev: Mapping[str, Any], now: float) -> None:
-        offer = call.xfer_offer
-        if offer is None:
-            return
-        kind = ev.get("type")
-        if offer.result is None:
-            if kind == "ChannelHangupRequest":
-                return  # Dial status or ChannelDestroyed say why
-            self._xfer_leg_failed(call, _cause_result(ev.get("cause")), now, hangup=False)
-        elif call.transfer is not None and call.transfer.active:
-            # the target hung up while consulting
-            self._do(call, call.transfer.target_failed("target_hangup", now), now)
-
-    def _xfer_drop_target(self, call: Call, now: float) -> None:
-        """Let go of the target leg (ringing: cancelled; consulted: to wrap-up)."""
-        offer = call.xfer_offer
-        if offer is None:
-            return
-        cid = call.call_id
-        call.xfer_offer = None
-        self._out.append(CancelTimer(("xfer", cid)))
-        if offer.result is None:
-            self._offer_closed(call, offer, OfferResult.CANCELLED, now)
-        elif offer.result is OfferResult.ANSWERED:
-            agent = self.agents.get(offer.agent_id)
-            if agent is not None and agent.state is AgentState.TALKING and agent.call_id == cid:
-                self._start_wrapup(call, agent, now, None)
-        if offer.channel_id in call.aux_up:
-            self._out.append(Hangup(offer.channel_id, call_id=cid))
-
-    def _xfer_join(self, call: Call, now: float) -> None:
-        """The target answered (blind) or the consultation is completed: the target joins
-        the caller in the call's bridge (a REFER's Local half: in its own bridge), a
-        transferring agent still there leaves, and the target becomes the call's party."""
-        t = call.transfer
-        offer = call.xfer_offer
-        if t is None or offer is None:
-            return
-        cid = call.call_id
-        target = offer.channel_id
-        self._moh(call, self.queues[call.queue], False)
-        call.hold_stops(now)
-        if call.local_two:
-            xb = f"xfer-{cid}"
-            call.consult_bridge = xb
-            self._bridges[xb] = cid
-            self._out += [
-                CreateBridge(xb, call_id=cid),
-                AddToBridge(xb, (call.local_two, target), call_id=cid),
-            ]
-        else:
-            if call.consult_bridge:
-                self._out.append(RemoveFromBridge(call.consult_bridge, target, call_id=cid))
-            self._out.append(AddToBridge(call.bridge_id, (target,), call_id=cid))
-        if call.agent_up and call.agent_channel != target:
-            phone = t.kind is Kind.PHONE
-            self._release_agent(
-                call, now, remove_from=call.bridge_id if phone else "", progress=phone
-            )
-        if call.consult_bridge and not call.local_two:
-            self._out.append(DestroyBridge(call.consult_bridge, call_id=cid))
-            self._bridges.pop(call.consult_bridge, None)
-            call.consult_bridge = ""
-        call.aux_up.discard(target)
-        call.xfer_offer = None
-        call.agent_channel = target
-        call.agent_up = True
-        if offer.agent_id:
-            call.agent_id = offer.agent_id
-            call.talk_starts(now)
-        else:
-            call.external = True
-            call.agent_id = ""
-        call.state = CallState.BRIDGED
-        self._call_state(call, "bridged", now, agent_id=call.agent_id)
-
-    def _xfer_return(self, call: Call, now: float) -> None:
-        """Back to the agent (cancelled, or the target declined / failed / hung up)."""
-        t = call.transfer
-        cid = call.call_id
-        self._xfer_drop_target(call, now)
-        if call.consult_bridge:
-            xb = call.consult_bridge
-            self._out += [
-                RemoveFromBridge(xb, call.agent_channel, call_id=cid),
-                AddToBridge(call.bridge_id, (call.agent_channel,), call_id=cid),
-                DestroyBridge(xb, call_id=cid),
-            ]
-            self._bridges.pop(xb, None)
-            call.consult_bridge = ""
-            self._moh(call, self.queues[call.queue], False)
-            call.hold_stops(now)
-            call.talk_starts(now)
-        if t is not None and t.kind is Kind.PHONE:
-            self._out.append(TransferProgress(call.agent_channel, "channel_declined", call_id=cid))
-        call.state = CallState.BRIDGED
-        self._call_state(call, "bridged", now, agent_id=call.agent_id)
+    @phone_transfers.setter
+    def phone_transfers(self, how: str) -> None:
+        self.transfers.phone_transfers = how
 
     def _xfer_timer(self, call_id: str, now: float) -> None:
-        call = self.calls.get(call_id)
-        offer = call.xfer_offer if call is not None else None
-        if call is None or offer is None or offer.result is not None:
-            return
-        result = OfferResult.RONA if offer.ringing_at is not None else OfferResult.UNAVAILABLE
-        self._xfer_leg_failed(call, result, now, hangup=True)
-
-    # ------------------------------------------------------------------ phone REFER (core)
-
-    def _local_half_two(self, ch: Mapping[str, Any], args: list[Any], now: float) -> None:
-        """The ;2 half of a REFER's Local pair entered Stasis (args transfer,<exten>). It
-        comes before anything links it to a call: hold it until its ;1 half (which
-        replaced the agent in the call's bridge) shows which call it is."""
-        two = ch["id"]
-        exten = str(args[1]) if len(args) > 1 else ""
-        base = str(ch.get("name") or "").rpartition(";")[0]
-        cid = self._local_waiting.pop(base, None) if base else None
-        call = self.calls.get(cid) if cid else None
-        if call is not None:
-            self._phone_transfer_core(call, two, exten, now)
-            return
-        self._pending_local[base or two] = (two, exten)
-        self._out.append(StartTimer(("local", two), self.limits.local_claim_seconds))
-
-    def _local_half_one(self, ch: Mapping[str, Any], replaced: str, now: float) -> None:
-        call = self._call_of(replaced)
-        one = ch["id"]
-        if call is None or one in self._channels:
-            return
-        cid = call.call_id
-        call.aux_up.add(one)
-        call.aux_channels.append(one)
-        self._channels[one] = cid
-        if replaced != call.agent_channel or not call.agent_up:
-            self.counters["unsupported_transfer"] += 1  # e.g. the caller's own phone
-            log.warning("call %s: a REFER from a leg that is not the agent's", cid)
-            return
-        call.local_one = one
-        base = str(ch.get("name") or "").rpartition(";")[0]
-        pending = self._pending_local.pop(base, None)
-        if pending is None:
-            self._local_waiting[base] = cid
-            return
-        self._out.append(CancelTimer(("local", pending[0])))
-        self._phone_transfer_core(call, pending[0], pending[1], now)
-
-    def _phone_transfer_core(self, call: Call, two: str, exten: str, now: float) -> None:
-        cid = call.call_id
-        call.local_two = two
-        call.aux_up.add(two)
-        call.aux_channels.append(two)
-        self._channels[two] = cid
-        if call.state is not CallState.BRIDGED or (call.transfer and call.transfer.active):
-            self.counters["transfer_refused"] += 1
-            self._out.append(Hangup(two, call_id=cid))
-            return
-        self._start_transfer(call, Kind.PHONE, self._phone_target(exten), now)
+        self.transfers.timer(call_id, now)
 
     def _local_timer(self, two: str, now: float) -> None:
-        for base, (pending, _) in list(self._pending_local.items()):
-            if pending == two:
-                del self._pending_local[base]
-                self.counters["unclaimed_local"] += 1
-                self._out.append(Hangup(two))
-
-    def _local_leg_gone(self, call: Call, ev: Mapping[str, Any], now: float) -> None:
-        if ev.get("type") == "ChannelHangupRequest":
-            return
-        t = call.transfer
-        if t is not None and t.active:
-            # the Local pair broke while the target was rung: the caller goes back
-            self._do(call, t.target_failed("local_gone", now), now)
-        elif call.state is CallState.BRIDGED and call.local_two:
-            # the caller talks to the target through the Local pair: its end ends the call
-            call.hangup_by = "agent"
-            self._end_talk(call, now)
-
-    def _release_extras(self, call: Call, now: float) -> None:
-        """The call is ending: whatever a transfer or a monitor left behind goes too."""
-        cid = call.call_id
-        t = call.transfer
-        if t is not None and t.active:
-            self._do(call, t.caller_gone(now), now)
-        self._close_transfer(call, now)
-        self._xfer_drop_target(call, now)
-        for leg in (call.local_two, call.local_one):
-            if leg and leg in call.aux_up:
-                self._out.append(Hangup(leg, call_id=cid))
-                break
-        if call.consult_bridge:
-            self._out.append(DestroyBridge(call.consult_bridge, call_id=cid))
-            call.consult_bridge = ""
-        if call.bridge_id and not call.bridge_destroyed:
-            call.bridge_destroyed = True
-            if call.recording and not call.recording_done and call.recording.startswith("call-"):
-                self._out.append(StopRecording(call.recording, call_id=cid))
-            self._out.append(DestroyBridge(call.bridge_id, call_id=cid))
-        self.monitoring.end_for_call(cid, "call_ended", now)
-        for base, waiting in list(self._local_waiting.items()):
-            if waiting == cid:
-                del self._local_waiting[base]
+        self.transfers.local_timer(two, now)
 
     # ------------------------------------------------------------------ supervision
 
@@ -1840,7 +1354,7 @@ class Switchboard:
             and offer.channel_id == command.channel_id
         ):
             call.aux_up.discard(command.channel_id)
-            self._xfer_leg_failed(
+            self.transfers.leg_failed(
                 call, OfferResult.UNAVAILABLE, now, hangup=isinstance(command, Dial)
             )
             return
