@@ -24,6 +24,7 @@ ROLE, CALL_ID, QUEUE, AGENT_ID = (
     "HOTLINE_QUEUE",
     "HOTLINE_AGENT_ID",
 )
+TRANSFER_HANDLING = "PJSIP_TRANSFER_HANDLING()"  # "ari-only": a phone's REFER is left to us
 GONE_STATUSES = frozenset({404, 409, 422})
 """Statuses of a failed request on a channel that is gone or has left Stasis."""
 

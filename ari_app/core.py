@@ -14,7 +14,6 @@ engine.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import math
 from collections import Counter, OrderedDict
@@ -24,9 +23,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from ari_app.agents import Agent, AgentError, AgentRegistry
-from ari_app.call import Call, CallState, Offer, leg_result
+from ari_app.call import Call, CallState, leg_result
 from ari_app.commands import (
-    AGENT_ID,
     CALL_ID,
     GONE_STATUSES,
     QUEUE,
@@ -59,7 +57,6 @@ from ari_app.commands import (
 from ari_app.config import Config, Hours, QueueSettings
 from ari_app.domain import (
     AgentState,
-    AgentStateChanged,
     CallbackRequested,
     CallEnded,
     CallStateChanged,
@@ -74,13 +71,13 @@ from ari_app.feature_codes import (
 )
 from ari_app.feature_flow import AgentActions, FeatureCalls
 from ari_app.monitor_flow import DTMF_MODES, Monitoring
+from ari_app.offering import Offering
 from ari_app.passwords import verify_secret
-from ari_app.queueing import Entry, HandlingTime, WaitingList, estimated_wait
+from ari_app.queueing import HandlingTime, WaitingList, estimated_wait
 from ari_app.records.caller_number import mask
-from ari_app.strategy import choose
 from ari_app.supervision import Monitor, MonitorError
 from ari_app.transfer import Kind, Target
-from ari_app.transfer_flow import TRANSFER_HANDLING, CallFlow, Transfers
+from ari_app.transfer_flow import CallFlow, Transfers
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +135,7 @@ class Switchboard:
         phone_transfers: str = "core",
     ) -> None:
         """`phone_transfers`: "core" leaves a phone's REFER to Asterisk (Local pair,
-        BridgeBlindTransfer); "ari-only" sets PJSIPTRANSFER_HANDLING()=ari-only on every
+        BridgeBlindTransfer); "ari-only" sets PJSIP_TRANSFER_HANDLING()=ari-only on every
         agent leg so the engine gets ChannelTransfer and dials the target itself."""
         if phone_transfers not in ("core", "ari-only"):
             raise ValueError(f"phone_transfers must be core or ari-only, not {phone_transfers!r}")
@@ -146,24 +143,35 @@ class Switchboard:
         self.app = config.engine.app
         self.limits = limits
         self.agents = AgentRegistry(config.agents, verify)
-        self._order = {aid: i for i, aid in enumerate(self.agents.order)}
         self.queues: dict[str, QueueSettings] = {q.name: q for q in config.queues}
         self.waiting: dict[str, WaitingList] = {q: WaitingList() for q in self.queues}
         self.handling: dict[str, HandlingTime] = {q: HandlingTime() for q in self.queues}
         self._periods = {q.name: ring_period(config.queue_country(q)) for q in config.queues}
         self._is_open = is_open
-        self._rr_last: dict[str, str] = {q: "" for q in self.queues}
         self.calls: dict[str, Call] = {}
         self._wrapping: dict[str, Call] = {}
         self._channels: dict[str, str] = {}
         self._playbacks: dict[str, str] = {}
         self._bridges: dict[str, str] = {}
         self._recordings: dict[str, str] = {}
-        self._available: set[str] = set()
         self._forgotten: OrderedDict[str, None] = OrderedDict()
         self._seq = 0
         self.counters: Counter[str] = Counter()
         self._out: list[Command] = []
+        self.offering = Offering(
+            config=config,
+            queues=self.queues,
+            waiting=self.waiting,
+            agents=self.agents,
+            calls=self.calls,
+            periods=self._periods,
+            setup_seconds=limits.setup_seconds,
+            busy_retry_seconds=limits.busy_retry_seconds,
+            phone_transfers=phone_transfers,
+            channels=self._channels,
+            out=self._out,
+            counters=self.counters,
+        )
         self.monitoring = Monitoring(
             app=self.app, calls=self.calls, agents=self.agents, out=self._out, forget=self._forget
         )
@@ -184,12 +192,12 @@ class Switchboard:
             flow=CallFlow(
                 moh=self._moh,
                 render=self._render,
-                ring_seconds=self._ring_seconds,
+                ring_seconds=self.offering.ring_seconds,
                 enqueue=self._enqueue,
                 overflow=self._overflow,
                 start_wrapup=self._start_wrapup,
                 end_talk=self._end_talk,
-                agent_changed=self._agent_changed,
+                agent_changed=self.offering.agent_changed,
             ),
             out=self._out,
             counters=self.counters,
@@ -204,8 +212,8 @@ class Switchboard:
                 logout=self._logout,
                 pause=self._pause,
                 unpause=self._unpause,
-                changed=self._agent_changed,
-                dispatch=self._dispatch,
+                changed=self.offering.agent_changed,
+                dispatch=self.offering.dispatch,
                 forget=self._forget,
             ),
             out=self._out,
@@ -259,8 +267,10 @@ class Switchboard:
         """Raises AgentError (bad_credentials, already_logged_in, device_in_use).
 
         `verified`: the shell already checked the PIN (in a thread: PBKDF2 is slow)."""
-        self._agent_changed(self.agents.login(agent_id, pin, device, now, verified=verified))
-        self._dispatch(now)
+        self.offering.agent_changed(
+            self.agents.login(agent_id, pin, device, now, verified=verified)
+        )
+        self.offering.dispatch(now)
         return self._take()
 
     def logout(self, agent_id: str, now: float) -> list[Command]:
@@ -275,7 +285,7 @@ class Switchboard:
         if was_wrapping:
             self._out.append(CancelTimer(("wrapup", agent_id)))
             self._wrapup_finished(call_id, agent_id, now)
-        self._agent_changed(event)
+        self.offering.agent_changed(event)
         for q in self.queues:
             if agent.serves(q) and not self.agents.logged_in_for(q):
                 for entry in self.waiting[q]:
@@ -289,7 +299,7 @@ class Switchboard:
         agent = self._logged_in(agent_id)
         event = agent.pause(reason, now)
         if event is not None:
-            self._agent_changed(event)
+            self.offering.agent_changed(event)
 
     def unpause(self, agent_id: str, now: float) -> list[Command]:
         self._unpause(agent_id, now)
@@ -299,8 +309,8 @@ class Switchboard:
         agent = self._logged_in(agent_id)
         event = agent.unpause(now)
         if event is not None:
-            self._agent_changed(event)
-            self._dispatch(now)
+            self.offering.agent_changed(event)
+            self.offering.dispatch(now)
 
     def end_wrapup(self, agent_id: str, now: float) -> list[Command]:
         agent = self._logged_in(agent_id)
@@ -346,7 +356,7 @@ class Switchboard:
             if bridge_id not in self._bridges and bridge_id.startswith("br-"):
                 self.counters["orphan_bridges"] += 1
                 self._out.append(DestroyBridge(bridge_id))
-        self._dispatch(now)
+        self.offering.dispatch(now)
         return self._take()
 
     def live_channels(self) -> int:
@@ -413,7 +423,7 @@ class Switchboard:
                 self.transfers.answered(call, now)
             return
         if ch["state"] == "Ringing":
-            self._ringing(call, ch["id"], now)
+            self.offering.ringing(call, ch["id"], now)
         elif ch["state"] == "Up" and ch["id"] != call.caller_channel:
             self._agent_answered(call, ch["id"], now)
 
@@ -438,13 +448,13 @@ class Switchboard:
                 )
             return
         if status == "RINGING":
-            self._ringing(call, peer, now)
+            self.offering.ringing(call, peer, now)
         elif status == "ANSWER":
             self._agent_answered(call, peer, now)
         elif call.offer is not None and call.offer.channel_id == peer:
             result = _DIAL_RESULTS.get(status, OfferResult.UNAVAILABLE)
-            self._end_offer(call, result, now, hangup=True)
-            self._dispatch(now)
+            self.offering.end(call, result, now, hangup=True)
+            self.offering.dispatch(now)
 
     def _playback_finished(self, ev: Mapping[str, Any], now: float) -> None:
         pid = ev["playback"]["id"]
@@ -612,7 +622,7 @@ class Switchboard:
         if call.answered_mode and queue.announce_every_seconds > 0:
             self._out.append(StartTimer(("announce", cid), queue.announce_every_seconds))
         self._call_state(call, "queued", now, position=self.waiting[queue.name].position(cid))
-        self._dispatch(now)
+        self.offering.dispatch(now)
 
     def _moh(self, call: Call, queue: QueueSettings, on: bool) -> None:
         if on and not call.moh:
@@ -636,139 +646,8 @@ class Switchboard:
 
     # ------------------------------------------------------------------ offering
 
-    def _dispatch(self, now: float) -> None:
-        """Offer waiting callers (VIPs first, then arrival order) to available agents."""
-        if not self._available:
-            return
-        lines = [iter(w) for w in self.waiting.values() if len(w)]
-        if not lines:
-            return
-        stuck: set[str] = set()
-        entry: Entry
-        for entry in heapq.merge(*lines):
-            call = self.calls.get(entry.call_id)
-            if call is None or call.offer is not None or call.state is not CallState.QUEUED:
-                continue
-            if call.queue in stuck:
-                continue
-            agent = self._pick(call, now)
-            if agent is None:
-                stuck.add(call.queue)
-                if len(stuck) == len(self.queues):
-                    return
-                continue
-            self._offer(call, agent, now)
-            if not self._available:
-                return
-
-    def _pick(self, call: Call, now: float) -> Agent | None:
-        queue = self.queues[call.queue]
-        serving = [
-            a
-            for aid in self._available
-            if (a := self.agents.require(aid)).serves(queue.name) and a.cool_until <= now
-        ]
-        fresh = [a for a in serving if a.id not in call.tried]
-        if not fresh and serving:
-            call.tried.clear()  # everyone had a go: start another round
-            fresh = serving
-        return choose(
-            queue.strategy,
-            fresh,
-            self._order,
-            skill=queue.skill,
-            last_offered=self._rr_last[queue.name],
-        )
-
-    def _offer(self, call: Call, agent: Agent, now: float) -> None:
-        queue = self.queues[call.queue]
-        cid = call.call_id
-        channel_id = call.agent_channel_id(agent.id)
-        call.offer = Offer(agent.id, channel_id, now)
-        call.tried.add(agent.id)
-        self._channels[channel_id] = cid
-        self._rr_last[queue.name] = agent.id
-        self._agent_changed(agent.offer(cid, now))
-        ring_seconds = self._ring_seconds(queue)
-        self._out += [
-            CreateChannel(
-                channel_id=channel_id,
-                endpoint=agent.device,
-                app=self.app,
-                app_args="agent",
-                originator=call.caller_channel,
-                variables={
-                    AGENT_ID: agent.id,
-                    CALL_ID: cid,
-                    QUEUE: queue.name,
-                    ROLE: "agent",
-                },
-                call_id=cid,
-            ),
-        ]
-        if self.phone_transfers == "ari-only":
-            self._out.append(SetVar(channel_id, TRANSFER_HANDLING, "ari-only", call_id=cid))
-        self._out += [
-            Dial(
-                channel_id,
-                caller=call.caller_channel,
-                timeout=math.ceil(ring_seconds + self.limits.setup_seconds),
-                call_id=cid,
-            ),
-            StartTimer(("offer", channel_id), ring_seconds + self.limits.setup_seconds),
-        ]
-        self._call_state(call, "offered", now, agent_id=agent.id)
-
-    def _ring_seconds(self, queue: QueueSettings) -> float:
-        return self.config.queue_rings(queue) * self._periods[queue.name]
-
-    def _ringing(self, call: Call, channel_id: str, now: float) -> None:
-        offer = call.offer
-        if offer is None or offer.channel_id != channel_id or offer.ringing_at is not None:
-            return
-        offer.ringing_at = now
-        self._out.append(
-            StartTimer(("offer", channel_id), self._ring_seconds(self.queues[call.queue]))
-        )
-
-    def _end_offer(self, call: Call, result: OfferResult, now: float, *, hangup: bool) -> None:
-        offer = call.offer
-        if offer is None:
-            return
-        call.offer = None
-        call.offers.append(offer.close(result, now, self._periods[call.queue]))
-        self._out.append(CancelTimer(("offer", offer.channel_id)))
-        if hangup:
-            self._out.append(Hangup(offer.channel_id, call_id=call.call_id))
-        agent = self.agents.get(offer.agent_id)
-        if (
-            agent is not None
-            and agent.state is AgentState.RINGING
-            and agent.call_id == call.call_id
-        ):
-            self._agent_changed(
-                agent.offer_ended(
-                    now,
-                    rona=result is OfferResult.RONA,
-                    pause_after=self.config.ringing.rona_pause_after,
-                )
-            )
-        if result is OfferResult.RONA:
-            self.counters["rona"] += 1
-        elif result in (OfferResult.BUSY, OfferResult.UNAVAILABLE) and agent is not None:
-            # a busy or unreachable phone is not retried at once (it would spin)
-            agent.cool_until = now + self.limits.busy_retry_seconds
-            self._out.append(StartTimer(("cool", agent.id), self.limits.busy_retry_seconds))
-
     def _offer_timer(self, channel_id: str, now: float) -> None:
-        call = self._call_of(channel_id)
-        if call is None or call.offer is None or call.offer.channel_id != channel_id:
-            return
-        rang = call.offer.ringing_at is not None
-        self._end_offer(
-            call, OfferResult.RONA if rang else OfferResult.UNAVAILABLE, now, hangup=True
-        )
-        self._dispatch(now)
+        self.offering.timer(channel_id, now)
 
     # ------------------------------------------------------------------ answer, greeting, bridge
 
@@ -780,7 +659,7 @@ class Switchboard:
                 self._out.append(Hangup(channel_id, call_id=call.call_id))
             return
         if call.state is not CallState.QUEUED or not call.caller_up:
-            self._end_offer(call, OfferResult.CANCELLED, now, hangup=True)
+            self.offering.end(call, OfferResult.CANCELLED, now, hangup=True)
             return
         cid = call.call_id
         call.offer = None
@@ -795,7 +674,7 @@ class Switchboard:
         call.state = CallState.GREETING
         self._leave_queue(call)
         agent = self.agents.require(offer.agent_id)
-        self._agent_changed(agent.answered(cid, now))
+        self.offering.agent_changed(agent.answered(cid, now))
         queue = self.queues[call.queue]
         if call.answered_mode:
             self._stop_queue_audio(call)
@@ -925,7 +804,7 @@ class Switchboard:
     def _overflow(self, call: Call, reason: str, now: float) -> None:
         queue = self.queues[call.queue]
         if call.offer is not None:
-            self._end_offer(call, OfferResult.CANCELLED, now, hangup=True)
+            self.offering.end(call, OfferResult.CANCELLED, now, hangup=True)
         if call.call_id in self.waiting[queue.name]:
             self._leave_queue(call)
         call.overflow = reason
@@ -942,7 +821,7 @@ class Switchboard:
                 self._enqueue(call, target, now)
             else:
                 self._overflow(call, "no_agents", now)
-            self._dispatch(now)
+            self.offering.dispatch(now)
             return
         if action == "voicemail":
             outcome, then = Outcome.VOICEMAIL, "voicemail"
@@ -963,7 +842,7 @@ class Switchboard:
             outcome, then = Outcome.CLOSED, "hangup"
         media = queue.overflow.media or _DEFAULT_OVERFLOW_MEDIA.get(action, queue.closed_media)
         self._prompt_then(call, media, outcome, then, now)
-        self._dispatch(now)
+        self.offering.dispatch(now)
 
     def _prompt_then(
         self, call: Call, media: tuple[str, ...], outcome: Outcome, then: str, now: float
@@ -1044,8 +923,8 @@ class Switchboard:
         elif call.offer is not None and call.offer.channel_id == channel_id:
             if ev.get("type") == "ChannelHangupRequest":
                 return  # wait for Dial status or ChannelDestroyed: they say why
-            self._end_offer(call, leg_result(ev.get("cause")), now, hangup=False)
-            self._dispatch(now)
+            self.offering.end(call, leg_result(ev.get("cause")), now, hangup=False)
+            self.offering.dispatch(now)
         elif channel_id == call.agent_channel and call.agent_up:
             call.agent_up = False
             self._agent_gone(call, now)
@@ -1063,10 +942,10 @@ class Switchboard:
             call.outcome = self._answered_outcome(call) if call.taken_by else Outcome.ABANDONED
             call.hangup_by = "caller"
             if call.offer is not None:
-                self._end_offer(call, OfferResult.CANCELLED, now, hangup=True)
+                self.offering.end(call, OfferResult.CANCELLED, now, hangup=True)
             self._leave_queue(call)
             self._finish(call, now)
-            self._dispatch(now)
+            self.offering.dispatch(now)
         elif state in (CallState.GREETING, CallState.BRIDGED):
             call.hangup_by = "caller"
             self._end_talk(call, now)
@@ -1122,7 +1001,7 @@ class Switchboard:
     def _start_wrapup(self, call: Call, agent: Agent, now: float, since: float | None) -> None:
         """`since`: when this agent's talk with the caller began, for the handling-time
         average (None: the agent only consulted, not a handled call)."""
-        self._agent_changed(agent.call_finished(now))
+        self.offering.agent_changed(agent.call_finished(now))
         if since is not None:
             self.handling[call.queue].add((now - since) + self.queues[call.queue].wrapup_seconds)
         wrapup = self.queues[call.queue].wrapup_seconds
@@ -1214,16 +1093,16 @@ class Switchboard:
         self._maybe_finalise(call, now, force=True)
 
     def _cool_timer(self, agent_id: str, now: float) -> None:
-        self._dispatch(now)
+        self.offering.dispatch(now)
 
     def _wrapup_timer(self, agent_id: str, now: float) -> None:
         agent = self.agents.get(agent_id)
         if agent is None or agent.state is not AgentState.WRAPUP:
             return
         call_id = agent.call_id
-        self._agent_changed(agent.wrapup_done(now))
+        self.offering.agent_changed(agent.wrapup_done(now))
         self._wrapup_finished(call_id, agent_id, now)
-        self._dispatch(now)
+        self.offering.dispatch(now)
 
     def _wrapup_finished(self, call_id: str, agent_id: str, now: float) -> None:
         """Only the wrap-up of the agent who ended the call closes its summary; an agent
@@ -1248,7 +1127,7 @@ class Switchboard:
         try:
             call.outcome = call.outcome or Outcome.FAILED
             if call.offer is not None:
-                self._end_offer(call, OfferResult.CANCELLED, now, hangup=True)
+                self.offering.end(call, OfferResult.CANCELLED, now, hangup=True)
             if call.call_id in self.waiting[call.queue]:
                 self._leave_queue(call)
             if call.state in (CallState.GREETING, CallState.BRIDGED, CallState.TRANSFERRING):
@@ -1287,6 +1166,7 @@ class Switchboard:
     @phone_transfers.setter
     def phone_transfers(self, how: str) -> None:
         self.transfers.phone_transfers = how
+        self.offering.phone_transfers = how
 
     def _xfer_timer(self, call_id: str, now: float) -> None:
         self.transfers.timer(call_id, now)
@@ -1363,10 +1243,10 @@ class Switchboard:
                 self._leg_gone(command.channel_id, {}, now)
         elif isinstance(command, CreateChannel | Dial):
             if call.offer is not None and call.offer.channel_id == command.channel_id:
-                self._end_offer(
+                self.offering.end(
                     call, OfferResult.UNAVAILABLE, now, hangup=isinstance(command, Dial)
                 )
-                self._dispatch(now)
+                self.offering.dispatch(now)
         elif isinstance(command, Play):
             if command.channel_id == call.caller_channel and gone:
                 self._leg_gone(call.caller_channel, {}, now)
@@ -1439,13 +1319,6 @@ class Switchboard:
         if not agent.logged_in:
             raise AgentError("not_logged_in", f"agent {agent_id} is not logged in")
         return agent
-
-    def _agent_changed(self, event: AgentStateChanged) -> None:
-        if event.state is AgentState.AVAILABLE:
-            self._available.add(event.agent_id)
-        else:
-            self._available.discard(event.agent_id)
-        self._publish(event)
 
     def _call_state(
         self, call: Call, state: str, now: float, *, agent_id: str = "", position: int = 0

@@ -25,6 +25,7 @@ from ari_app.commands import (
     CALL_ID,
     QUEUE,
     ROLE,
+    TRANSFER_HANDLING,
     AddToBridge,
     CancelTimer,
     Command,
@@ -57,8 +58,6 @@ from ari_app.monitor_flow import Monitoring
 from ari_app.transfer import Do, Kind, Target, TargetKind, Transfer, TransferError, parse_target
 
 log = logging.getLogger(__name__)
-
-TRANSFER_HANDLING = "PJSIP_TRANSFER_HANDLING()"
 
 
 @dataclass(frozen=True, slots=True)
