@@ -10,6 +10,11 @@ Every state has a timer (max wait, ring setup, RONA, greeting, talk, overflow pr
 cleanup), so no call can stay anywhere forever. Bad events are counted in `counters`
 and dropped; an unexpected error inside one call's handling ends that call, never the
 engine.
+
+The switchboard keeps the call's own life (arrival, queue, answer, greeting, bridge,
+overflow, end, reconcile, REST failures) and hands the rest to collaborators that share
+its command list: ari_app.offering (agents offered calls), ari_app.transfer_flow,
+ari_app.monitor_flow and ari_app.feature_flow.
 """
 
 from __future__ import annotations
