@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from ari_app.config import Config, ConfigError, parse_config
-from ari_app.domain import AgentState, CallEnded, DomainEvent, Outcome
+from ari_app.domain import AgentState, CallEnded, DomainEvent
+from ari_app.live_kpi import LiveKpi
 from ari_app.passwords import hash_secret
 
 log = logging.getLogger(__name__)
@@ -120,29 +121,28 @@ class FastLoop(asyncio.SelectorEventLoop):
 
 
 class Board:
-    """An EventSink that keeps the figures the terminal shows."""
+    """An EventSink that keeps the finished calls' lines the terminal shows."""
 
-    def __init__(self, sl_seconds: float) -> None:
-        self.sl_seconds = sl_seconds
+    def __init__(self) -> None:
         self.outcomes: Counter[str] = Counter()
-        self.within_sl = 0
         self.lines: list[str] = []
 
     def publish(self, event: DomainEvent) -> None:
         if isinstance(event, CallEnded):
             s = event.summary
             self.outcomes[str(s.outcome)] += 1
-            if s.outcome is Outcome.ANSWERED and s.wait_seconds <= self.sl_seconds:
-                self.within_sl += 1
             rings = ",".join(f"{o.agent_id}:{o.result}" for o in s.offers) or "-"
             self.lines.append(
                 f"call {s.caller} {s.outcome} wait {s.wait_seconds:.0f}s"
                 f" talk {s.talk_seconds:.0f}s agent {s.agent_id or '-'} offers [{rings}]"
             )
 
-    def service_level(self) -> float | None:
-        offered = self.outcomes["answered"] + self.outcomes["abandoned"]
-        return None if offered == 0 else 100.0 * self.within_sl / offered
+
+def _service_level(kpi: LiveKpi) -> str:
+    """SL so far as the live KPI fold computes it (the same figure /metrics exports)."""
+    answered = sum(t.answered for t in kpi.tallies.values())
+    within = sum(t.within_threshold for t in kpi.tallies.values())
+    return "n/a" if answered == 0 else f"{100.0 * within / answered:.0f}%"
 
 
 async def _demo(args: argparse.Namespace) -> int:
@@ -174,7 +174,7 @@ async def _demo(args: argparse.Namespace) -> int:
             EndpointBehaviour(habit.get("answer_after"), bool(habit.get("busy", False))),
         )
     base = await sim.start()
-    board = Board(config.queues[0].sl_seconds or 20.0)
+    board = Board()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -217,36 +217,34 @@ async def _demo(args: argparse.Namespace) -> int:
                     for line in board.lines[shown:]:
                         print(f"  {line}")
                     shown = len(board.lines)
-                    print(_status(engine, board, elapsed), flush=True)
+                    print(_status(engine, board, r.kpi, elapsed), flush=True)
                     if args.duration and elapsed >= args.duration:
                         break
             finally:
                 traffic.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await traffic
-            sl = board.service_level()
+            r.kpi.drain()
             print(
-                f"demo over after {loop.time() - started:.0f} s: {dict(board.outcomes)}, SL "
-                + ("n/a" if sl is None else f"{sl:.0f}%")
-                + f", engine counters {dict(engine.core.counters)}"
+                f"demo over after {loop.time() - started:.0f} s: {dict(board.outcomes)},"
+                f" SL {_service_level(r.kpi)}, engine counters {dict(engine.core.counters)}"
             )
     finally:
         await sim.stop()
     return 0
 
 
-def _status(engine: Any, board: Board, elapsed: float) -> str:
+def _status(engine: Any, board: Board, kpi: LiveKpi, elapsed: float) -> str:
     calls = Counter(str(c.state) for c in engine.core.calls.values())
     ringing = sum(1 for c in engine.core.calls.values() if c.offer is not None)
     agents = " ".join(
         f"{a.id}:{a.state}{'(' + a.reason + ')' if a.state is AgentState.PAUSED else ''}"
         for a in engine.core.agents
     )
-    sl = board.service_level()
     return (
         f"[{elapsed:6.0f}s] calls queued {calls['queued']} (ringing {ringing}) "
         f"talking {calls['greeting'] + calls['bridged']} | agents {agents} | "
-        f"done {sum(board.outcomes.values())} SL {'n/a' if sl is None else f'{sl:.0f}%'}"
+        f"done {sum(board.outcomes.values())} SL {_service_level(kpi)}"
     )
 
 
