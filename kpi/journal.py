@@ -214,7 +214,9 @@ def read_lines(paths: Iterable[str | Path], stats: ReadStats | None = None) -> I
                 raise JournalError(f"cannot read journal {path}: {exc}") from exc
 
 
-_CHUNK = 262144
+# 1 MiB: large enough to amortise the per-read cost, small enough to stay in cache while
+# it is split (bigger chunks measured slower).
+_CHUNK = 1 << 20
 
 
 def read_line_batches(
@@ -222,8 +224,9 @@ def read_line_batches(
 ) -> Iterator[list[bytes]]:
     """Lines of several journal files in order, in large batches (no trailing newlines).
 
-    The replay hot path takes whole batches: splitting 8 MiB at a time in C costs less
-    than handing lines over one by one.
+    The replay hot path takes whole batches: splitting 1 MiB at a time in C costs less
+    than handing lines over one by one. A line cut by a chunk boundary is joined to the
+    first line of the next batch, so the chunk itself is never copied again.
     """
     for name in paths:
         path = Path(name)
@@ -233,9 +236,12 @@ def read_line_batches(
             rest = b""
             try:
                 while chunk := handle.read(_CHUNK):
-                    lines = (rest + chunk).split(b"\n")
+                    lines = chunk.split(b"\n")
+                    if rest:
+                        lines[0] = rest + lines[0]
                     rest = lines.pop()
-                    yield lines
+                    if lines:
+                        yield lines
             except (OSError, EOFError) as exc:  # truncated gzip, I/O error mid-file
                 raise JournalError(f"cannot read journal {path}: {exc}") from exc
             if rest:
