@@ -52,6 +52,9 @@ RELEVANT_TYPES = frozenset({
 })
 NOISE_TYPES = ARI_EVENT_TYPES - RELEVANT_TYPES
 _NOISE_TYPE_BYTES = frozenset(t.encode() for t in NOISE_TYPES)
+# Raw `"type"` value -> True: skip unparsed; False: a ChannelVarset, skipped unless its
+# variable is a HOTLINE_* one. One dict probe per line on the replay hot path.
+_SKIP_KIND: dict[bytes, bool] = {**dict.fromkeys(_NOISE_TYPE_BYTES, True), b"ChannelVarset": False}
 
 HOTLINE_VARS = ("HOTLINE_ROLE", "HOTLINE_QUEUE", "HOTLINE_AGENT_ID", "HOTLINE_CALL_ID")
 AGENT_STATES = frozenset({"login", "available", "paused", "wrapup", "logout"})
@@ -181,26 +184,23 @@ def _count(state: KpiState, name: str) -> None:
 
 
 def _ms(state: KpiState, text: Any) -> int | None:
-    """Epoch ms of an ARI timestamp, cached by full text and by second (events share both)."""
+    """Epoch ms of an ARI timestamp, cached by second: events share seconds far more often
+    than whole timestamps, and a cache of seconds stays small, so it is rarely cleared."""
     if type(text) is not str:
         return None
     cache = state.ts_cache
-    if len(cache) >= _TS_CACHE:
-        cache.clear()
     if len(text) == 28 and text[19] == "." and text[23:] == "+0000":
-        second = text[:19]
-        base = cache.get(second)
+        base = cache.get(text[:19])
         millis = text[20:23]
         if base is not None and millis.isdigit():
-            ms: int = base + int(millis)
-            cache[text] = ms
-            return ms
+            return base + int(millis)
     try:
-        ms = round(parse_ari_timestamp(text) * 1000)
+        ms: int = round(parse_ari_timestamp(text) * 1000)
     except TimestampError:
         return None
-    cache[text] = ms
     if len(text) == 28 and text[23:] == "+0000":
+        if len(cache) >= _TS_CACHE:
+            cache.clear()
         cache[text[:19]] = ms - ms % 1000
     return ms
 
@@ -264,14 +264,10 @@ def apply(state: KpiState, event: Event) -> list[Fact]:
 
 def _push(state: KpiState, kind: str, event: Event) -> list[Fact]:
     """Time-order events through the reorder buffer and handle those old enough."""
-    ts: Any = event.get("timestamp")
-    ms = state.ts_cache.get(ts) if type(ts) is str else None
+    ms = _ms(state, event.get("timestamp"))
     if ms is None:
-        parsed = _ms(state, ts)
-        if parsed is None:
-            _count(state, "bad_timestamp")
-            return NO_FACTS
-        ms = parsed
+        _count(state, "bad_timestamp")
+        return NO_FACTS
     if ms < state.max_ms:
         _count(state, "out_of_order")
         if ms < state.max_ms - state.reorder_ms:
@@ -321,7 +317,7 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
     """
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
-    noise = _NOISE_TYPE_BYTES
+    skip_kind = _SKIP_KIND.get
     relevant = RELEVANT_TYPES
     recent = state.recent
     n = skipped = malformed = 0
@@ -330,17 +326,18 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
         i = 1 if line.startswith(b'{"type"') else line.rfind(b'"type"')
         if i >= 0:
             j = line.find(b'"', i + 6)
-            k = line.find(b'"', j + 1)
-            if j >= 0 and k >= 0:
-                raw_kind = line[j + 1:k]
-                if raw_kind == b"ChannelVarset":
-                    v = line.rfind(b'"variable"')
-                    if v >= 0 and b'"HOTLINE_' not in line[v + 10:v + 24]:
-                        skipped += 1
-                        continue
-                elif raw_kind in noise:
-                    skipped += 1
-                    continue
+            if j >= 0:
+                k = line.find(b'"', j + 1)
+                if k >= 0:
+                    skip = skip_kind(line[j + 1:k])
+                    if skip is not None:
+                        if skip:
+                            skipped += 1
+                            continue
+                        v = line.rfind(b'"variable"')  # a ChannelVarset
+                        if v >= 0 and line.find(b'"HOTLINE_', v + 10, v + 24) < 0:
+                            skipped += 1
+                            continue
         try:
             event = loads(line)
         except decode_error:
