@@ -18,7 +18,7 @@ Robustness, all counted in `state.counters` and never fatal:
 from __future__ import annotations
 
 import heapq
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
@@ -167,7 +167,8 @@ class KpiState:
     agents: dict[str, AgentStatus] = field(default_factory=dict)
     last_call: dict[str, tuple[str, int]] = field(default_factory=dict)  # agent -> call
     ended: OrderedDict[str, int] = field(default_factory=OrderedDict)  # bounded
-    recent: OrderedDict[Any, None] = field(default_factory=OrderedDict)
+    recent: set[Any] = field(default_factory=set)  # dedupe keys, bounded…
+    recent_order: deque[Any] = field(default_factory=deque)  # …oldest first, evicted first
     ts_cache: dict[str, int] = field(default_factory=dict)
     buffer: list[tuple[int, int, str, Event]] = field(default_factory=list)
     seq: int = 0
@@ -248,9 +249,11 @@ def _seen(state: KpiState, key: Any) -> bool:
     if key in recent:
         _count(state, "duplicates")
         return True
-    recent[key] = None
-    if len(recent) > _RECENT_KEYS:
-        recent.popitem(last=False)
+    recent.add(key)
+    order = state.recent_order
+    order.append(key)
+    if len(order) > _RECENT_KEYS:
+        recent.discard(order.popleft())
     return False
 
 
@@ -320,6 +323,8 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
     skip_kind = _SKIP_KIND.get
     relevant = RELEVANT_TYPES
     recent = state.recent
+    remember = recent.add
+    order = state.recent_order
     n = skipped = malformed = 0
     for line in lines:
         n += 1
@@ -357,9 +362,10 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
         if line in recent:  # a reconnect replays identical lines
             _count(state, "duplicates")
             continue
-        recent[line] = None
-        if len(recent) > _RECENT_KEYS:
-            recent.popitem(last=False)
+        remember(line)
+        order.append(line)
+        if len(order) > _RECENT_KEYS:
+            recent.discard(order.popleft())
         _push(state, kind, event)
     if malformed:
         state.counters["malformed_lines"] = state.counters.get("malformed_lines", 0) + malformed
