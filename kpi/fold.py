@@ -55,6 +55,8 @@ _NOISE_TYPE_BYTES = frozenset(t.encode() for t in NOISE_TYPES)
 # Raw `"type"` value -> True: skip unparsed; False: a ChannelVarset, skipped unless its
 # variable is a HOTLINE_* one. One dict probe per line on the replay hot path.
 _SKIP_KIND: dict[bytes, bool] = {**dict.fromkeys(_NOISE_TYPE_BYTES, True), b"ChannelVarset": False}
+# Most journal lines are ChannelVarset: recognised at the `"type"` key in one call.
+_VARSET_AT = (b'"type": "ChannelVarset"', b'"type":"ChannelVarset"')
 
 HOTLINE_VARS = ("HOTLINE_ROLE", "HOTLINE_QUEUE", "HOTLINE_AGENT_ID", "HOTLINE_CALL_ID")
 AGENT_STATES = frozenset({"login", "available", "paused", "wrapup", "logout"})
@@ -66,6 +68,7 @@ _BUSY_CAUSE = 17
 _RECENT_KEYS = 16384
 _RECENT_ENDED = 16384
 _TS_CACHE = 65536
+_MILLIS = {f"{n:03d}": n for n in range(1000)}
 _PRUNE_EVERY = 1 << 16
 STALE_MS = 12 * 3600 * 1000
 NO_FACTS: list[Fact] = []
@@ -271,6 +274,14 @@ def _push(state: KpiState, kind: str, event: Event) -> list[Fact]:
     if ms is None:
         _count(state, "bad_timestamp")
         return NO_FACTS
+    _enqueue(state, ms, kind, event)
+    if not state.out:
+        return NO_FACTS
+    return _take(state)
+
+
+def _enqueue(state: KpiState, ms: int, kind: str, event: Event) -> None:
+    """Buffer one timed event and handle every buffered event now older than the horizon."""
     if ms < state.max_ms:
         _count(state, "out_of_order")
         if ms < state.max_ms - state.reorder_ms:
@@ -288,9 +299,6 @@ def _push(state: KpiState, kind: str, event: Event) -> list[Fact]:
         _handle(state, ems, ekind, ev)
         if not buffer:
             break
-    if not state.out:
-        return NO_FACTS
-    return _take(state)
 
 
 def flush(state: KpiState) -> list[Fact]:
@@ -321,6 +329,9 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     skip_kind = _SKIP_KIND.get
+    varset_at = _VARSET_AT
+    seconds = state.ts_cache.get
+    millis = _MILLIS.get
     relevant = RELEVANT_TYPES
     recent = state.recent
     remember = recent.add
@@ -330,19 +341,25 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
         n += 1
         i = 1 if line.startswith(b'{"type"') else line.rfind(b'"type"')
         if i >= 0:
-            j = line.find(b'"', i + 6)
-            if j >= 0:
-                k = line.find(b'"', j + 1)
-                if k >= 0:
-                    skip = skip_kind(line[j + 1:k])
-                    if skip is not None:
-                        if skip:
-                            skipped += 1
-                            continue
-                        v = line.rfind(b'"variable"')  # a ChannelVarset
-                        if v >= 0 and line.find(b'"HOTLINE_', v + 10, v + 24) < 0:
-                            skipped += 1
-                            continue
+            if line.startswith(varset_at, i):
+                v = line.rfind(b'"variable"')
+                if v >= 0 and line.find(b'"HOTLINE_', v + 10, v + 24) < 0:
+                    skipped += 1
+                    continue
+            else:
+                j = line.find(b'"', i + 6)
+                if j >= 0:
+                    k = line.find(b'"', j + 1)
+                    if k >= 0:
+                        skip = skip_kind(line[j + 1:k])
+                        if skip is not None:
+                            if skip:
+                                skipped += 1
+                                continue
+                            v = line.rfind(b'"variable"')  # a ChannelVarset, spaced unusually
+                            if v >= 0 and line.find(b'"HOTLINE_', v + 10, v + 24) < 0:
+                                skipped += 1
+                                continue
         try:
             event = loads(line)
         except decode_error:
@@ -366,7 +383,21 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
         order.append(line)
         if len(order) > _RECENT_KEYS:
             recent.discard(order.popleft())
-        _push(state, kind, event)
+        ts = event.get("timestamp")  # `_ms`'s cached path, inlined
+        ms: int | None = None
+        if type(ts) is str and len(ts) == 28 and ts[19] == "." and ts[23:] == "+0000":
+            base = seconds(ts[:19])
+            milli = millis(ts[20:23])
+            if base is not None and milli is not None:
+                ms = base + milli
+        if ms is None:
+            ms = _ms(state, ts)
+            if ms is None:
+                _count(state, "bad_timestamp")
+                continue
+        _enqueue(state, ms, kind, event)
+        if state.out:
+            _take(state)
     if malformed:
         state.counters["malformed_lines"] = state.counters.get("malformed_lines", 0) + malformed
     return n, skipped, malformed
