@@ -332,6 +332,11 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
     varset_at = _VARSET_AT
     seconds = state.ts_cache.get
     millis = _MILLIS.get
+    buffer = state.buffer
+    push = heapq.heappush
+    pop = heapq.heappop
+    handle = _handle
+    reorder_ms = state.reorder_ms
     relevant = RELEVANT_TYPES
     recent = state.recent
     remember = recent.add
@@ -395,7 +400,23 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
             if ms is None:
                 _count(state, "bad_timestamp")
                 continue
-        _enqueue(state, ms, kind, event)
+        # `_enqueue`, inlined
+        if ms < state.max_ms:
+            _count(state, "out_of_order")
+            if ms < state.max_ms - reorder_ms:
+                _count(state, "late")
+        else:
+            state.max_ms = ms
+        seq = state.seq = state.seq + 1
+        if seq % _PRUNE_EVERY == 0:
+            prune(state)
+        push(buffer, (ms, seq, kind, event))
+        horizon = state.max_ms - reorder_ms
+        while buffer[0][0] <= horizon:
+            ems, _, ekind, ev = pop(buffer)
+            handle(state, ems, ekind, ev)
+            if not buffer:
+                break
         if state.out:
             _take(state)
     if malformed:
