@@ -146,3 +146,28 @@ def test_pre_parse_filter_keeps_every_event_the_fold_uses(traces_dir: Path) -> N
     assert not keep_line(b'{"type":"ChannelVarset","variable":"BRIDGEPEER","value":"x"}')
     assert not keep_line(b'{"type":"PlaybackStarted","timestamp":"x"}')
     assert keep_line(b'{"type":"ChannelFrobnicated"}')  # unknown: parsed and counted
+
+
+def test_replay_hot_path_skips_exactly_what_keep_line_drops(traces_dir: Path) -> None:
+    """The inlined filter of `replay_lines` makes the same decision as `keep_line` on every
+    line: the traces' sorted keys, Asterisk's type-first order, odd spacing, torn lines."""
+    from kpi.fold import KpiState, keep_line, replay_lines
+
+    lines = [ln for p in sorted(traces_dir.glob("*.jsonl")) for ln in p.read_bytes().splitlines()]
+    tricky = [
+        b'{"type":"ChannelVarset","variable":"BRIDGEPEER","value":"x"}',
+        b'{"type": "ChannelVarset", "variable": "HOTLINE_ROLE", "value": "caller"}',
+        b'{"type" : "ChannelVarset", "variable" : "HOTLINE_QUEUE", "value": "q"}',
+        b'{"type" : "ChannelVarset", "variable" : "RTPAUDIOQOS", "value": "q"}',
+        b'{"value": "x", "type": "ChannelVarset"}',  # no variable: parsed
+        b'{"value": "HOTLINE_ROLE", "type": "ChannelVarset", "variable": "BRIDGEPEER"}',
+        b'{"variable": "HOTLINE_ROLE", "type": "ChannelVarset", "variable": "BRIDGEPEER"}',
+        b'{"type":"StasisStart","x":{"type":"PlaybackStarted"}}',  # type-first wins
+        b'{"a":{"type":"StasisStart"},"type":"PlaybackStarted"}',  # else the last one
+        b'{"type":"PlaybackStarted"}', b'{"type": "PlaybackStarted"', b'{"type": "Playback',
+        b'{"type":"ChannelVarset', b'{"type"', b'{"type": 5}', b'"type"', b"", b"{}",
+        b'{"timestamp": "2026-11-22T23:15:22.871+0000", "type": "ChannelFrobnicated"}',
+    ]
+    for line in [*lines, *tricky]:
+        _, skipped, _ = replay_lines(KpiState(), [line])
+        assert skipped == (0 if keep_line(line) else 1), line
