@@ -68,7 +68,9 @@ _BUSY_CAUSE = 17
 _RECENT_KEYS = 16384
 _RECENT_ENDED = 16384
 _TS_CACHE = 65536
-_MILLIS = {f"{n:03d}": n for n in range(1000)}
+# The tail of an ARI timestamp ("871+0000") -> its milliseconds: one probe both reads and
+# validates it (the seconds cache is keyed by "YYYY-MM-DDTHH:MM:SS.", dot included).
+_MILLIS = {f"{n:03d}+0000": n for n in range(1000)}
 _PRUNE_EVERY = 1 << 16
 STALE_MS = 12 * 3600 * 1000
 NO_FACTS: list[Fact] = []
@@ -194,7 +196,7 @@ def _ms(state: KpiState, text: Any) -> int | None:
         return None
     cache = state.ts_cache
     if len(text) == 28 and text[19] == "." and text[23:] == "+0000":
-        base = cache.get(text[:19])
+        base = cache.get(text[:20])
         millis = text[20:23]
         if base is not None and millis.isdigit():
             return base + int(millis)
@@ -202,10 +204,10 @@ def _ms(state: KpiState, text: Any) -> int | None:
         ms: int = round(parse_ari_timestamp(text) * 1000)
     except TimestampError:
         return None
-    if len(text) == 28 and text[23:] == "+0000":
+    if len(text) == 28 and text[19] == "." and text[23:] == "+0000":
         if len(cache) >= _TS_CACHE:
             cache.clear()
-        cache[text[:19]] = ms - ms % 1000
+        cache[text[:20]] = ms - ms % 1000
     return ms
 
 
@@ -390,9 +392,9 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
             recent.discard(order.popleft())
         ts = event.get("timestamp")  # `_ms`'s cached path, inlined
         ms: int | None = None
-        if type(ts) is str and len(ts) == 28 and ts[19] == "." and ts[23:] == "+0000":
-            base = seconds(ts[:19])
-            milli = millis(ts[20:23])
+        if type(ts) is str:
+            base = seconds(ts[:20])
+            milli = millis(ts[20:])
             if base is not None and milli is not None:
                 ms = base + milli
         if ms is None:
