@@ -17,7 +17,7 @@ Robustness, all counted in `state.counters` and never fatal:
 
 from __future__ import annotations
 
-import heapq
+from bisect import insort
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -175,7 +175,8 @@ class KpiState:
     recent: set[Any] = field(default_factory=set)  # dedupe keys, bounded…
     recent_order: deque[Any] = field(default_factory=deque)  # …oldest first, evicted first
     ts_cache: dict[str, int] = field(default_factory=dict)
-    buffer: list[tuple[int, int, str, Event]] = field(default_factory=list)
+    # sorted by (time, arrival): in-order events (nearly all) are appended, late ones inserted
+    buffer: deque[tuple[int, int, str, Event]] = field(default_factory=deque)
     seq: int = 0
     max_ms: int = 0  # latest event time seen: the fold's notion of "now"
     out: list[Fact] = field(default_factory=list)
@@ -294,10 +295,13 @@ def _enqueue(state: KpiState, ms: int, kind: str, event: Event) -> None:
     if state.seq % _PRUNE_EVERY == 0:
         prune(state)
     buffer = state.buffer
-    heapq.heappush(buffer, (ms, state.seq, kind, event))
+    if not buffer or ms >= buffer[-1][0]:
+        buffer.append((ms, state.seq, kind, event))
+    else:
+        insort(buffer, (ms, state.seq, kind, event))
     horizon = state.max_ms - state.reorder_ms
     while buffer[0][0] <= horizon:
-        ems, _, ekind, ev = heapq.heappop(buffer)
+        ems, _, ekind, ev = buffer.popleft()
         _handle(state, ems, ekind, ev)
         if not buffer:
             break
@@ -307,7 +311,7 @@ def flush(state: KpiState) -> list[Fact]:
     """Process everything still in the reorder buffer (end of a journal, or a quiet line)."""
     buffer = state.buffer
     while buffer:
-        ems, _, ekind, ev = heapq.heappop(buffer)
+        ems, _, ekind, ev = buffer.popleft()
         _handle(state, ems, ekind, ev)
     return _take(state)
 
@@ -335,8 +339,8 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
     seconds = state.ts_cache.get
     millis = _MILLIS.get
     buffer = state.buffer
-    push = heapq.heappush
-    pop = heapq.heappop
+    append = buffer.append
+    pop = buffer.popleft
     handle = _handle
     reorder_ms = state.reorder_ms
     relevant = RELEVANT_TYPES
@@ -412,10 +416,13 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
         seq = state.seq = state.seq + 1
         if seq % _PRUNE_EVERY == 0:
             prune(state)
-        push(buffer, (ms, seq, kind, event))
+        if not buffer or ms >= buffer[-1][0]:
+            append((ms, seq, kind, event))
+        else:
+            insort(buffer, (ms, seq, kind, event))
         horizon = state.max_ms - reorder_ms
         while buffer[0][0] <= horizon:
-            ems, _, ekind, ev = pop(buffer)
+            ems, _, ekind, ev = pop()
             handle(state, ems, ekind, ev)
             if not buffer:
                 break
