@@ -39,6 +39,7 @@ from kpi.facts import (
     LegUnanswered,
     WrapUp,
 )
+from kpi.journal import kept_lines
 
 Event = Mapping[str, Any]
 
@@ -54,9 +55,7 @@ NOISE_TYPES = ARI_EVENT_TYPES - RELEVANT_TYPES
 _NOISE_TYPE_BYTES = frozenset(t.encode() for t in NOISE_TYPES)
 # Raw `"type"` value -> True: skip unparsed; False: a ChannelVarset, skipped unless its
 # variable is a HOTLINE_* one. One dict probe per line on the replay hot path.
-_SKIP_KIND: dict[bytes, bool] = {**dict.fromkeys(_NOISE_TYPE_BYTES, True), b"ChannelVarset": False}
-# Most journal lines are ChannelVarset: recognised at the `"type"` key in one call.
-_VARSET_AT = (b'"type": "ChannelVarset"', b'"type":"ChannelVarset"')
+SKIP_KIND: dict[bytes, bool] = {**dict.fromkeys(_NOISE_TYPE_BYTES, True), b"ChannelVarset": False}
 
 HOTLINE_VARS = ("HOTLINE_ROLE", "HOTLINE_QUEUE", "HOTLINE_AGENT_ID", "HOTLINE_CALL_ID")
 AGENT_STATES = frozenset({"login", "available", "paused", "wrapup", "logout"})
@@ -328,14 +327,23 @@ def replay(events: Iterable[Event], state: KpiState | None = None) -> KpiState:
 def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int]:
     """The offline hot path: filter, parse and fold raw journal lines (no flush).
 
-    Same decisions as `keep_line` + `orjson.loads` + `apply`, inlined because a journal
-    holds millions of lines. Returns (lines, skipped unparsed, malformed); malformed lines
-    are also counted in `state.counters["malformed_lines"]`.
+    Same decisions as `keep_line` + `orjson.loads` + `apply`. Returns (lines, skipped
+    unparsed, malformed); malformed lines are also counted in
+    `state.counters["malformed_lines"]`.
+    """
+    kept, n, skipped = kept_lines(lines, SKIP_KIND)
+    _, malformed = fold_lines(state, kept)
+    return n, skipped, malformed
+
+
+def fold_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int]:
+    """Parse and fold the lines `kept_lines(…, SKIP_KIND)` kept (no flush).
+
+    `orjson.loads` + `apply`, inlined. Returns (lines, malformed); malformed lines are
+    also counted in `state.counters["malformed_lines"]`.
     """
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
-    skip_kind = _SKIP_KIND.get
-    varset_at = _VARSET_AT
     seconds = state.ts_cache.get
     millis = _MILLIS.get
     buffer = state.buffer
@@ -347,30 +355,9 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
     recent = state.recent
     remember = recent.add
     order = state.recent_order
-    n = skipped = malformed = 0
+    n = malformed = 0
     for line in lines:
         n += 1
-        i = 1 if line.startswith(b'{"type"') else line.rfind(b'"type"')
-        if i >= 0:
-            if line.startswith(varset_at, i):
-                v = line.rfind(b'"variable"')
-                if v >= 0 and line.find(b'"HOTLINE_', v + 10, v + 24) < 0:
-                    skipped += 1
-                    continue
-            else:
-                j = line.find(b'"', i + 6)
-                if j >= 0:
-                    k = line.find(b'"', j + 1)
-                    if k >= 0:
-                        skip = skip_kind(line[j + 1:k])
-                        if skip is not None:
-                            if skip:
-                                skipped += 1
-                                continue
-                            v = line.rfind(b'"variable"')  # a ChannelVarset, spaced unusually
-                            if v >= 0 and line.find(b'"HOTLINE_', v + 10, v + 24) < 0:
-                                skipped += 1
-                                continue
         try:
             event = loads(line)
         except decode_error:
@@ -430,7 +417,7 @@ def replay_lines(state: KpiState, lines: Iterable[bytes]) -> tuple[int, int, int
             _take(state)
     if malformed:
         state.counters["malformed_lines"] = state.counters.get("malformed_lines", 0) + malformed
-    return n, skipped, malformed
+    return n, malformed
 
 
 def _take(state: KpiState) -> list[Fact]:
