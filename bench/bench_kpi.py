@@ -6,6 +6,8 @@ The journal is built from the real traces' shapes (full calls, abandons, transfe
 busy and unanswered agents), each call with fresh ids, a random agent and shifted
 timestamps, interleaved in time order like a live journal, plus HotlineAgentState events.
 Targets: replay ≥ 300k events/s and ≥ 0.5 × the parse-only rate measured in the same run.
+Replay of a journal this size uses a reader process (kpi.pipeline): its wall rate uses both
+cores, and its CPU figure is the sum of both processes' CPU time.
 """
 
 from __future__ import annotations
@@ -141,10 +143,18 @@ def parse_only(path: Path) -> int:
     return n
 
 
+def _cpu() -> float:
+    """CPU time of this process plus its waited-for children (the replay's reader)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_050_000)
     parser.add_argument("--profile", action="store_true", help="profile the replay")
+    parser.add_argument("--single", dest="pipeline", action="store_false", default=None,
+                        help="replay in this process only (no reader process)")
     parser.add_argument("--rounds", type=int, default=3, help="alternated runs; best kept")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-kpi-") as tmp:
@@ -157,7 +167,7 @@ def main() -> int:
         parse_only(path)  # warm the page cache for both measurements
 
         # alternate the two measurements and keep each one's best: the host is shared
-        parse_s = replay_s = parse_cpu = replay_cpu = float("inf")
+        parse_s = replay_s = parse_cpu = replay_cpu = main_cpu = float("inf")
         parsed = 0
         profiler = cProfile.Profile() if args.profile else None
         for _ in range(args.rounds):
@@ -167,14 +177,15 @@ def main() -> int:
             parse_cpu = min(parse_cpu, time.process_time() - c)
 
             stats = ReadStats()
-            t, c = time.perf_counter(), time.process_time()
+            t, c, m = time.perf_counter(), _cpu(), time.process_time()
             if profiler is not None:
                 profiler.enable()
-            state = replay_files([path], stats)
+            state = replay_files([path], stats, pipeline=args.pipeline)
             if profiler is not None:
                 profiler.disable()
             replay_s = min(replay_s, time.perf_counter() - t)
-            replay_cpu = min(replay_cpu, time.process_time() - c)
+            replay_cpu = min(replay_cpu, _cpu() - c)
+            main_cpu = min(main_cpu, time.process_time() - m)
 
         report = summarise(state, make_params(3, "cn")).to_dict()
         offered = sum(q["offered"] for q in report["queues"].values())
@@ -184,14 +195,19 @@ def main() -> int:
               f"agents {len(report['agents'])}; counters {state.counters}")
         print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
               "(wall time includes other processes' share; CPU time does not)")
+        mode = ("single process" if args.pipeline is False else
+                "reader process + this one (kpi.pipeline)")
+        reader_cpu = max(0.0, replay_cpu - main_cpu)
+        print(f"replay: {mode}; parse-only: one process; replay CPU of this process alone "
+              f"{main_cpu:.2f} s, of the reader {reader_cpu:.2f} s (best rounds)")
         for label, p_s, r_s in (("wall", parse_s, replay_s), ("cpu", parse_cpu, replay_cpu)):
             parse_rate = parsed / p_s
             replay_rate = stats.lines / r_s
             ratio = replay_rate / parse_rate
             print(f"[{label:4s}] parse-only (orjson):      {parse_rate:12,.0f} events/s "
                   f"({p_s:.2f} s)")
-            print(f"[{label:4s}] replay (read+parse+fold): {replay_rate:12,.0f} events/s "
-                  f"({r_s:.2f} s)")
+            what = "replay (read+parse+fold):" if label == "wall" else "replay, CPU of both procs:"
+            print(f"[{label:4s}] {what:25s} {replay_rate:12,.0f} events/s ({r_s:.2f} s)")
             print(f"[{label:4s}] ratio replay/parse-only:  {ratio:12.2f}   (targets: >= 300,000 "
                   f"events/s: {'met' if replay_rate >= 300_000 else 'MISSED'}; >= 0.5: "
                   f"{'met' if ratio >= 0.5 else 'MISSED'})")
