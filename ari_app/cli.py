@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 COMMANDS: tuple[str, ...] = (
-    "ari_app.config", "ari_app.agi.cli", "ari_app.records.cli", "kpi.cli", "pbxsim.cli",
-    "ari_app.run", "ari_app.demo",
+    "ari_app.config", "ari_app.agi.cli", "ari_app.records.cli", "recordings.cli", "kpi.cli",
+    "pbxsim.cli", "ari_app.run", "ari_app.demo",
 )
 
 

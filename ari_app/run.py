@@ -55,6 +55,9 @@ from ari_app.sinks import EventFanout, Journal, JournalAgentStates
 from kpi.journal import JournalWriter
 from kpi.metrics import render_metrics
 from recordings.index import RecordingIndex, load_known
+from recordings.retention import purge_every
+
+PURGE_SECONDS = 3600.0
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +204,18 @@ async def running(
             events.append(event)
             engine.handle_event(event)
 
+        if index is not None:  # retention: purged hourly on the loop clock, off the loop
+            purge_task = asyncio.create_task(purge_every(
+                index, PURGE_SECONDS, lambda: datetime.fromtimestamp(now(), UTC),
+                purged=Counter("hotline_recordings_purged_total",
+                               "Expired recordings deleted (or found already gone)",
+                               registry=registry),
+                errors=Counter("hotline_recordings_purge_errors_total",
+                               "Retention purges that failed, and files not deleted",
+                               registry=registry),
+            ), name="recordings-retention")
+            stack.push_async_callback(_cancel, purge_task)
+
         conn = SupervisedConnection(client, on_event, engine.on_reconcile)
         await stack.enter_async_context(conn)
         result = Running(
@@ -222,6 +237,12 @@ async def running(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(conn.wait_for_state(ConnectionState.CONNECTED), 10)
         yield result
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def serve(

@@ -19,13 +19,15 @@ from typing import BinaryIO
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ari_app.records.models import Recording
+from ari_app.records.models import AuditEntry, Recording
 from ari_app.records.types import AuditRecord, RecordingRecord, RecordSink
 from recordings.media import HEADER_BYTES, MediaError, duration_seconds
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RETENTION_DAYS = 180
+PURGED_DETAILS = ("outcome=ok", "outcome=missing")
+"""Audit details of a retention `delete` after which the file is gone."""
 READ_ROLES = frozenset({"team_lead", "supervisor", "admin"})
 """Roles that may listen to or download any recording (agents may not)."""
 
@@ -111,6 +113,11 @@ class RecordingIndex:
         with self._lock:
             return [r for r in self._by_name.values() if r.call_id == call_id]
 
+    def remove(self, name: str) -> None:
+        """Forget a recording (its file was purged); unknown names are ignored."""
+        with self._lock:
+            self._by_name.pop(name, None)
+
     def expired(self, now: datetime) -> list[RecordingRecord]:
         """Recordings past their retention date, oldest first (for the purge job)."""
         with self._lock:
@@ -154,7 +161,12 @@ class RecordingIndex:
 
 
 def load_known(engine: Engine) -> list[RecordingRecord]:
-    """The recordings already in the database, to rebuild the index at start."""
+    """The recordings already in the database, to rebuild the index at start; those the
+    retention purge deleted (an audit `delete` row, file gone) are left out."""
+    purged = select(AuditEntry.object_id).where(
+        AuditEntry.object_type == "recording", AuditEntry.action == "delete",
+        AuditEntry.detail.in_(PURGED_DETAILS),
+    )
     with Session(engine) as session:
         return [
             RecordingRecord(
@@ -162,7 +174,7 @@ def load_known(engine: Engine) -> list[RecordingRecord]:
                 duration_seconds=r.duration_seconds, sha256=r.sha256, size=r.size_bytes,
                 created=r.created_at, retention_until=r.retention_until,
             )
-            for r in session.scalars(select(Recording))
+            for r in session.scalars(select(Recording).where(Recording.name.not_in(purged)))
         ]
 
 
