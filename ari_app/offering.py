@@ -34,7 +34,7 @@ from ari_app.commands import (
 from ari_app.config import Config, QueueSettings
 from ari_app.domain import AgentState, AgentStateChanged, CallStateChanged, OfferResult
 from ari_app.queueing import Entry, WaitingList
-from ari_app.strategy import choose
+from ari_app.strategy import QueueRanking
 
 
 class Offering:
@@ -74,13 +74,28 @@ class Offering:
         self.available: set[str] = set()
         self._order = {aid: i for i, aid in enumerate(agents.order)}
         self._rr_last: dict[str, str] = {q: "" for q in queues}
+        # each queue's available agents in its strategy's order: a pick walks from the front
+        self._rankings: dict[str, QueueRanking[Agent]] = {
+            name: QueueRanking(q.strategy, self._order, q.skill) for name, q in queues.items()
+        }
+        self._serves: dict[str, list[QueueRanking[Agent]]] = {
+            a.id: [r for name, r in self._rankings.items() if a.serves(name)] for a in agents
+        }
 
     def agent_changed(self, event: AgentStateChanged) -> None:
-        """Every agent state change goes through here: it keeps `available` right."""
+        """Every agent state change goes through here: it keeps `available` and the queues'
+        rankings right."""
+        aid = event.agent_id
         if event.state is AgentState.AVAILABLE:
-            self.available.add(event.agent_id)
+            self.available.add(aid)
+            agent = self.agents.get(aid)
+            if agent is not None:
+                for ranking in self._serves[aid]:
+                    ranking.add(agent)
         else:
-            self.available.discard(event.agent_id)
+            self.available.discard(aid)
+            for ranking in self._serves.get(aid, ()):
+                ranking.discard(aid)
         self.out.append(Publish(event))
 
     def dispatch(self, now: float) -> None:
@@ -109,23 +124,16 @@ class Offering:
                 return
 
     def _pick(self, call: Call, now: float) -> Agent | None:
-        queue = self.queues[call.queue]
-        serving = [
-            a
-            for aid in self.available
-            if (a := self.agents.require(aid)).serves(queue.name) and a.cool_until <= now
-        ]
-        fresh = [a for a in serving if a.id not in call.tried]
-        if not fresh and serving:
-            call.tried.clear()  # everyone had a go: start another round
-            fresh = serving
-        return choose(
-            queue.strategy,
-            fresh,
-            self._order,
-            skill=queue.skill,
-            last_offered=self._rr_last[queue.name],
+        """`strategy.choose` over the queue's available, not cooling agents not yet tried
+        for this call (after everybody had a go, another round)."""
+        agent, new_round = self._rankings[call.queue].pick(
+            call.tried,
+            lambda a: a.cool_until <= now,
+            last_offered=self._rr_last[call.queue],
         )
+        if new_round:
+            call.tried.clear()
+        return agent
 
     def _offer(self, call: Call, agent: Agent, now: float) -> None:
         queue = self.queues[call.queue]
