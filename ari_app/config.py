@@ -36,6 +36,11 @@ class ConfigError(Exception):
         super().__init__("\n".join(errors))
         self.errors = errors
 
+    def print_errors(self) -> None:
+        """One `error: key: problem` line each, as every `hotline` sub-command reports them."""
+        for line in self.errors:
+            print(f"error: {line}")
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -438,8 +443,7 @@ def _check(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.file)
     except ConfigError as exc:
-        for line in exc.errors:
-            print(f"error: {line}")
+        exc.print_errors()
         print(f"{args.file}: {len(exc.errors)} error(s)")
         return 1
     print(

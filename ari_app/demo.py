@@ -155,8 +155,7 @@ async def _demo(args: argparse.Namespace) -> int:
         config = demo_config(data_dir, getattr(args, "mqtt", "") or "",
                              getattr(args, "http_port", 0))
     except ConfigError as exc:
-        for line in exc.errors:
-            print(f"error: {line}")
+        exc.print_errors()
         return 2
     records = not args.no_records
     if records:

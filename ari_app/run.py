@@ -288,14 +288,12 @@ def _run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        for line in exc.errors:
-            print(f"error: {line}")
+        exc.print_errors()
         return 2
     try:
         return asyncio.run(serve(config))
     except ConfigError as exc:
-        for line in exc.errors:
-            print(f"error: {line}")
+        exc.print_errors()
         return 2
     except SchemaError as exc:
         print(f"error: refusing to start: {exc}")

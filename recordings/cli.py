@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ari_app.config import Config, ConfigError, load_config
 from ari_app.recordings_sink import LoopSink
-from ari_app.records.schema import SchemaError
+from ari_app.records.schema import SchemaError, database_error
 from ari_app.records.writer import writer_from_config
 from recordings.index import RecordingIndex, load_known
 from recordings.retention import PurgeResult, purge_expired
@@ -52,13 +52,13 @@ def _purge(args: argparse.Namespace) -> int:
         config = load_config(args.config) if args.config else Config()
         result = asyncio.run(purge_with_config(config, datetime.now(UTC), dry_run=args.dry_run))
     except ConfigError as exc:
-        print("\n".join(f"error: {e}" for e in exc.errors))
+        exc.print_errors()
         return 2
     except SchemaError as exc:
         print(f"error: {exc}")
         return 1
     except SQLAlchemyError as exc:
-        print(f"error: {type(exc).__name__}: {str(getattr(exc, 'orig', exc)).splitlines()[0]}")
+        print(f"error: {database_error(exc)}")
         return 1
     verb = "would delete" if result.dry_run else "deleted"
     print(

@@ -26,8 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
-        for line in exc.errors:
-            print(f"error: {line}")
+        exc.print_errors()
         return 1
     return asyncio.run(_run(cfg, args.host, args.port))
 

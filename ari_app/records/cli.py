@@ -41,10 +41,10 @@ def _upgrade(args: argparse.Namespace) -> int:
         schema.upgrade(engine)
         after = schema.current_revision(engine)
     except ConfigError as exc:
-        print("\n".join(f"error: {e}" for e in exc.errors))
+        exc.print_errors()
         return 1
     except SQLAlchemyError as exc:
-        print(f"error: {type(exc).__name__}: {str(getattr(exc, 'orig', exc)).splitlines()[0]}")
+        print(f"error: {schema.database_error(exc)}")
         return 1
     print(f"{schema.safe_url(engine)}: {before or 'empty'} -> {after}")
     return 0
@@ -55,10 +55,10 @@ def _current(args: argparse.Namespace) -> int:
         engine = schema.make_engine(_url(args))
         current = schema.current_revision(engine)
     except ConfigError as exc:
-        print("\n".join(f"error: {e}" for e in exc.errors))
+        exc.print_errors()
         return 1
     except SQLAlchemyError as exc:
-        print(f"error: {type(exc).__name__}: {str(getattr(exc, 'orig', exc)).splitlines()[0]}")
+        print(f"error: {schema.database_error(exc)}")
         return 1
     head = schema.head_revision()
     problem = schema.schema_problem(current, head, schema.known_revisions())

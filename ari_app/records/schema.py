@@ -97,3 +97,9 @@ def make_engine(url: str) -> Engine:
     return create_engine(
         u, hide_parameters=True, pool_pre_ping=True, connect_args={"connect_timeout": 5}
     )
+
+
+def database_error(exc: Exception) -> str:
+    """A driver error in one line (the DBAPI's first line, never the SQL parameters)."""
+    first = str(getattr(exc, "orig", exc)).splitlines()
+    return f"{type(exc).__name__}: {first[0] if first else ''}"
