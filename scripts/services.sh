@@ -2,15 +2,33 @@
 # Make sure the real services the tests talk to are up: PostgreSQL on 127.0.0.1:5432
 # (trust auth, database `test`) and Mosquitto on 127.0.0.1:1883. Installs them from
 # Debian's packages on a fresh machine. Never skips: exits non-zero if it cannot.
+# Needs no systemd (containers, CI images, chroots): the runtime directories that
+# systemd's units would make are made here, and Mosquitto runs with a config of our own
+# (loopback only, no pid file). Idempotent: a service whose port is open is left alone.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# alive PID: the process exists and is no zombie (no ps on minimal images; kill -0 cannot
+# see through sudo)
+alive() {
+  local st
+  st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) || return 1
+  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# wait_port PORT NAME LOG [PID]: wait for PORT; on failure print LOG's tail and fail.
 wait_port() {
-  for _ in $(seq 1 60); do port_open "$1" && return 0; sleep 0.5; done
-  echo "services: port $1 did not open" >&2; return 1
+  for _ in $(seq 1 60); do
+    port_open "$1" && return 0
+    if [ -n "${4:-}" ] && ! alive "$4"; then break; fi
+    sleep 0.5
+  done
+  echo "services: $2 did not open port $1; last lines of $3:" >&2
+  as_root tail -n 20 "$3" >&2 || true
+  return 1
 }
 
 apt_updated=0
@@ -19,27 +37,48 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
 }
 
+state="${TMPDIR:-/tmp}/hotline-services"
+mkdir -p "$state" && chmod 755 "$state"
+
+# --- PostgreSQL ---------------------------------------------------------------------
 if ! port_open 5432; then
-  command -v pg_ctlcluster >/dev/null || apt_install postgresql
+  if ! command -v pg_ctlcluster >/dev/null || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+    apt_install postgresql
+  fi
   ver=$(ls /etc/postgresql | sort -V | tail -n 1)
+  [ -d "/etc/postgresql/$ver/main" ] || as_root pg_createcluster "$ver" main >/dev/null
   hba="/etc/postgresql/$ver/main/pg_hba.conf"
-  if ! grep -q "hotline-trust" "$hba"; then
+  if ! as_root grep -q "hotline-trust" "$hba"; then
     as_root sed -i '1i host all all 127.0.0.1/32 trust # hotline-trust\nlocal all all trust # hotline-trust' "$hba"
   fi
-  as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
-  wait_port 5432
+  # what systemd-tmpfiles makes on a booted system (pg_ctlcluster also does, as root)
+  as_root install -d -m 2775 -o postgres -g postgres /run/postgresql
+  if ! as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start; then
+    echo "services: pg_ctlcluster $ver main start failed" >&2
+  fi
+  wait_port 5432 PostgreSQL "/var/log/postgresql/postgresql-$ver-main.log"
 fi
 if ! psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='test'" 2>/dev/null | grep -q 1; then
   psql -h 127.0.0.1 -U postgres -c "create database test" >/dev/null
 fi
 
+# --- Mosquitto ----------------------------------------------------------------------
+# Not `mosquitto -d -c /etc/mosquitto/mosquitto.conf`: its pid file goes to /run/mosquitto,
+# which only the systemd unit makes, and the daemon dies ("Unable to write pid file").
 if ! port_open 1883; then
   command -v mosquitto >/dev/null || apt_install mosquitto
-  if [ -f /etc/mosquitto/mosquitto.conf ]; then
-    as_root mosquitto -d -c /etc/mosquitto/mosquitto.conf
-  else
-    as_root mosquitto -d -p 1883
-  fi
-  wait_port 1883
+  cat >"$state/mosquitto.conf" <<'EOF'
+# written by scripts/services.sh: the tests' broker, loopback only, no pid file
+listener 1883 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest stderr
+EOF
+  chmod 644 "$state/mosquitto.conf"
+  # started as root it drops to the `mosquitto` user once the port is bound
+  mosquitto_bin=$(command -v mosquitto)
+  as_root setsid "$mosquitto_bin" -c "$state/mosquitto.conf" \
+    </dev/null >"$state/mosquitto.log" 2>&1 &
+  wait_port 1883 Mosquitto "$state/mosquitto.log" "$!"
 fi
 echo "services: postgresql 127.0.0.1:5432 and mosquitto 127.0.0.1:1883 are up"
