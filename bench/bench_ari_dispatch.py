@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from ari_app.ari.dispatcher import Dispatcher  # noqa: E402
 from ari_app.ari.replay import load_trace  # noqa: E402
 
-TRACES = ROOT.parent / "shared" / "ari" / "traces"
+TRACES = ROOT / "tests" / "data" / "ari" / "traces"
 IDS = re.compile(rb"\d{10}\.\d+|agent-100\d-a|call-a")
 TARGET = 20_000
 

@@ -35,7 +35,7 @@ from kpi.journal import ReadStats  # noqa: E402
 from kpi.params import make_params  # noqa: E402
 from kpi.report import summarise  # noqa: E402
 
-TRACES = Path(os.environ.get("HOTLINE_SHARED", ROOT.parent / "shared")) / "ari" / "traces"
+TRACES = ROOT / "tests" / "data" / "ari" / "traces"
 # (trace, caller id, other ids to make unique, weight)
 SHAPES = [
     ("full_call", "1795389322.22", [], 45),

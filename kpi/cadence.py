@@ -4,6 +4,12 @@ KPIs count "rings", and a ring is one cadence period (China: 1 s on + 4 s off = 
 ring period must come from the same table Asterisk uses to play ringback. The table from
 Asterisk's sample is shipped as `ring_cadences.json`; a site's own indications.conf can be
 given instead.
+
+Source of `ring_cadences.json`: Asterisk's `configs/samples/indications.conf.sample` as
+supplied with the Asterisk 22.10.1 ARI spec and traces, kept as test data in
+`tests/data/asterisk/` (a test checks the table against it);
+regenerate with `python -m kpi.cadence tests/data/asterisk/indications.conf.sample
+kpi/ring_cadences.json`.
 """
 
 from __future__ import annotations
@@ -90,7 +96,7 @@ def ring_period_seconds(country: str, indications: str | Path | None = None) -> 
 def main(argv: Sequence[str] | None = None) -> int:
     """Regenerate the shipped table.
 
-    `python -m kpi.cadence indications.conf.sample kpi/ring_cadences.json`
+    `python -m kpi.cadence tests/data/asterisk/indications.conf.sample kpi/ring_cadences.json`
     """
     parser = argparse.ArgumentParser(prog="python -m kpi.cadence", description=main.__doc__)
     parser.add_argument("source", type=Path)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -108,11 +109,12 @@ class AriSpec:
 
 
 def default_spec_dir() -> Path:
-    """`$HOTLINE_ARI_SPEC`, else `../shared/ari/api-docs` beside the checkout."""
+    """`$HOTLINE_ARI_SPEC`, else the spec shipped in the package (`ari_app/ari/api_docs`,
+    vendored from Asterisk by `scripts/vendor_ari_spec.py`)."""
     env = os.environ.get("HOTLINE_ARI_SPEC")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[3] / "shared" / "ari" / "api-docs"
+    return Path(str(resources.files("ari_app.ari.api_docs")))
 
 
 def _compile(path: str) -> re.Pattern[str]:
