@@ -1,6 +1,6 @@
 """The simulated PBX's objects and how Asterisk renders them (snapshots) in ARI JSON.
 
-Plain data plus pure snapshot functions; the state machine lives in `pbx.py`.
+Plain data plus pure snapshot functions; the state machine is `pbx.Pbx` (and its concern modules).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ari_app.ari.spec import AriSpec, Operation
-from pbxsim.pbx import AriError, Pbx
+from pbxsim.core import AriError
+from pbxsim.pbx import Pbx
 
 # Asterisk's own wording where the resource handler checks a missing parameter itself.
 MISSING_MESSAGES = {

@@ -22,8 +22,9 @@ from aiohttp import WSMsgType, web
 
 from ari_app.ari.spec import AriSpec, load_spec
 from pbxsim.config import RINGING_ORDERS, EndpointBehaviour, SimConfig
+from pbxsim.core import AriError
 from pbxsim.model import Json
-from pbxsim.pbx import AriError, Pbx
+from pbxsim.pbx import Pbx
 from pbxsim.rest import handle
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from pbxsim.config import SimConfig
-from pbxsim.replay import (
+from pbxsim.server import Simulator
+from tests.conftest import TRACES
+from tests.trace_replay import (
     ReplayReport,
     caused_run_start,
     compare,
@@ -17,8 +19,6 @@ from pbxsim.replay import (
     replay,
     ringing_orders,
 )
-from pbxsim.server import Simulator
-from tests.conftest import TRACES
 
 EXACT = [
     "inbound_answer_playback_hangup",

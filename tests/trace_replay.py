@@ -36,7 +36,7 @@ import aiohttp
 
 from ari_app.ari.timestamps import parse_ari_timestamp
 from pbxsim.config import EndpointBehaviour
-from pbxsim.pbx import AriError
+from pbxsim.core import AriError
 from pbxsim.server import Simulator
 
 Json = dict[str, Any]
