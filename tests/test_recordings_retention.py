@@ -4,6 +4,8 @@ purged recording does not come back when the index is rebuilt from the database.
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,18 +80,41 @@ def test_a_missing_file_is_counted_and_audited_not_an_error(tmp_path: Path) -> N
     assert index.expired(T0) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root deletes from read-only directories")
-def test_a_file_that_cannot_be_deleted_stays_indexed_and_is_audited(tmp_path: Path) -> None:
+def test_a_file_that_cannot_be_deleted_stays_indexed_and_is_audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The file is there but the OS refuses to delete it, as unlink(2) does in a read-only
+    directory (EACCES). Root ignores directory permissions, and tests run as root in CI,
+    so the refusal is injected at the one call that deletes, `Path.unlink`, for this file
+    only; the file stays on disk, the other expired recording is still deleted."""
     sink = ListSink()
     index = indexed(tmp_path, sink)
-    tmp_path.chmod(0o555)
-    try:
+    make_wav(tmp_path / "rec-older.wav", 0.1)
+    index.add(tmp_path / "rec-older.wav", "c-rec-older", created=T0 - timedelta(days=50))
+    refused = tmp_path / "rec-old.wav"
+    real_unlink = Path.unlink
+
+    def unlink(self: Path, missing_ok: bool = False) -> None:
+        if self == refused:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    with caplog.at_level(logging.ERROR, logger="recordings.retention"):
         result = purge_expired(index, T0)
-    finally:
-        tmp_path.chmod(0o755)
-    assert result.failed == ["rec-old"]
-    assert sink.audits() == [("retention", "delete", "rec-old", "outcome=failed", T0)]
+    assert (result.deleted, result.missing, result.failed) == (["rec-older"], [], ["rec-old"])
+    assert sorted(sink.audits()) == [
+        ("retention", "delete", "rec-old", "outcome=failed", T0),
+        ("retention", "delete", "rec-older", "outcome=ok", T0),
+    ]
+    assert refused.exists()
+    assert not (tmp_path / "rec-older.wav").exists()
     assert index.get("rec-old").name == "rec-old"
+    assert [r.getMessage() for r in caplog.records] == [
+        "retention: cannot delete recording rec-old: Permission denied"]
+    monkeypatch.undo()  # a later purge, once deletion is allowed again, deletes it
+    assert purge_expired(index, T0).deleted == ["rec-old"]
+    assert not refused.exists()
 
 
 def test_a_directory_in_place_of_the_file_fails_and_stays_indexed(tmp_path: Path) -> None:

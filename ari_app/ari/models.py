@@ -1,7 +1,7 @@
 """Shapes of ARI resources as Asterisk sends them (spec models), typed for the engine.
 
 They are TypedDicts over the plain dicts orjson produces: typing at no runtime cost.
-Required/optional keys mirror `/work/shared/ari/api-docs` (a test checks it).
+Required/optional keys mirror the packaged ARI spec, `ari_app/ari/api_docs` (a test checks it).
 """
 
 
