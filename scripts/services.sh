@@ -33,7 +33,10 @@ wait_port() {
 
 apt_updated=0
 apt_install() {
-  if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  if [ "$apt_updated" = 0 ]; then
+    as_root apt-get update -qq || echo "services: apt-get update failed; trying the package lists at hand" >&2
+    apt_updated=1
+  fi
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
 }
 
