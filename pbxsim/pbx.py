@@ -3,7 +3,7 @@
 No I/O except writing recordings: time comes from `now()` (the event loop's clock), delays
 from `later()` (loop.call_later), and every ARI event goes to `sink(app, event)`. The order
 and content of events (including Asterisk's BRIDGEPEER and RTPAUDIOQOS noise) follow the
-recorded traces in /work/shared/ari/traces; the rules fitted to them are noted inline.
+recorded traces in tests/data/ari/traces; the rules fitted to them are noted inline.
 
 `Pbx` combines one module per concern over the shared state of `core.PbxCore`:
 `channels` (a channel's life, hangups), `dialing` (create / originate / dial),
