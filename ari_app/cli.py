@@ -14,8 +14,14 @@ import sys
 from collections.abc import Callable, Sequence
 
 COMMANDS: tuple[str, ...] = (
-    "ari_app.config", "ari_app.agi.cli", "ari_app.records.cli", "recordings.cli", "kpi.cli",
-    "pbxsim.cli", "ari_app.run", "ari_app.demo",
+    "ari_app.config.settings",
+    "ari_app.agi.cli",
+    "ari_app.records.cli",
+    "recordings.cli",
+    "kpi.cli",
+    "pbxsim.cli",
+    "ari_app.shell.run",
+    "ari_app.shell.demo",
 )
 
 

@@ -13,7 +13,7 @@ phone answers after 1 s; callers talk `--talk` s after being answered (the defau
 - a baseline measured in the same run: orjson parsing of the same event frames, the
   least any ARI app must spend per event, and the ratio core-per-event / parse-per-event.
 
-`--edges` runs the engine as `hotline run` wires it (`ari_app.run.running`): SQLite
+`--edges` runs the engine as `hotline run` wires it (`ari_app.shell.run.running`): SQLite
 records, recordings index, journal, live KPI fold, and MQTT to 127.0.0.1:1883; the edges'
 own CPU (journal + fold, per event) is printed separately.
 """
@@ -42,7 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 from ari_app.ari.client import AriClient  # noqa: E402
 from ari_app.ari.connection import ConnectionState, SupervisedConnection  # noqa: E402
-from ari_app.config import (  # noqa: E402
+from ari_app.callflow.switchboard import Limits, Switchboard  # noqa: E402
+from ari_app.config.hours import is_open  # noqa: E402
+from ari_app.config.settings import (  # noqa: E402
     Config,
     DatabaseSettings,
     EngineSettings,
@@ -50,10 +52,8 @@ from ari_app.config import (  # noqa: E402
     RecordingsSettings,
     parse_config,
 )
-from ari_app.core import Limits, Switchboard  # noqa: E402
-from ari_app.domain import CallEnded, DomainEvent  # noqa: E402
-from ari_app.engine import Engine  # noqa: E402
-from ari_app.hours import is_open  # noqa: E402
+from ari_app.domain.events import CallEnded, DomainEvent  # noqa: E402
+from ari_app.shell.engine import Engine  # noqa: E402
 from pbxsim.config import EndpointBehaviour, SimConfig  # noqa: E402
 from pbxsim.server import Simulator  # noqa: E402
 
@@ -149,7 +149,7 @@ async def wired_engine(
 ) -> AsyncIterator[Engine]:
     """The engine as `hotline run` wires it, edges and all (no HTTP server)."""
     from ari_app.records.schema import make_engine, upgrade
-    from ari_app.run import running
+    from ari_app.shell.run import running
 
     db = make_engine(config.database.url)
     upgrade(db)

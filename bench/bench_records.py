@@ -34,18 +34,18 @@ sys.path.insert(0, str(ROOT))
 
 from ari_app.ari.client import AriClient  # noqa: E402
 from ari_app.ari.connection import ConnectionState, SupervisedConnection  # noqa: E402
-from ari_app.config import Config, MqttSettings, parse_config  # noqa: E402
-from ari_app.domain import CallEnded  # noqa: E402
-from ari_app.engine import Engine  # noqa: E402
-from ari_app.mqtt.domain_sink import MqttEventSink  # noqa: E402
+from ari_app.config.settings import Config, MqttSettings, parse_config  # noqa: E402
+from ari_app.domain.events import CallEnded  # noqa: E402
+from ari_app.domain.passwords import hash_secret  # noqa: E402
+from ari_app.domain.privacy import CallerNumberPolicy  # noqa: E402
 from ari_app.mqtt.notifier import MqttNotifier  # noqa: E402
-from ari_app.passwords import hash_secret  # noqa: E402
+from ari_app.mqtt.sink import MqttEventSink  # noqa: E402
 from ari_app.records import schema  # noqa: E402
-from ari_app.records.caller_number import CallerNumberPolicy  # noqa: E402
-from ari_app.records.domain_sink import RecordsEventSink  # noqa: E402
+from ari_app.records.sink import RecordsEventSink  # noqa: E402
 from ari_app.records.store import write_batch  # noqa: E402
 from ari_app.records.types import CallRecord, OfferRecord, Record  # noqa: E402
 from ari_app.records.writer import RecordWriter  # noqa: E402
+from ari_app.shell.engine import Engine  # noqa: E402
 from pbxsim.config import EndpointBehaviour, SimConfig  # noqa: E402
 from pbxsim.server import Simulator  # noqa: E402
 

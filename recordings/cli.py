@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ari_app.config import Config, ConfigError, load_config
-from ari_app.recordings_sink import LoopSink
+from ari_app.config.settings import Config, ConfigError, load_config
 from ari_app.records.schema import SchemaError, database_error
 from ari_app.records.writer import writer_from_config
 from recordings.index import RecordingIndex, load_known
 from recordings.retention import PurgeResult, purge_expired
+from recordings.sink import LoopSink
 
 
 def register(sub: Any) -> None:

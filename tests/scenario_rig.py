@@ -15,10 +15,10 @@ from typing import Any
 
 from ari_app.ari.client import AriClient
 from ari_app.ari.connection import ConnectionState, SupervisedConnection
-from ari_app.commands import AriRequest
-from ari_app.config import Config
-from ari_app.domain import AgentStateChanged, CallEnded, DomainEvent, RecordingReady
-from ari_app.engine import Engine
+from ari_app.config.settings import Config
+from ari_app.domain.commands import AriRequest
+from ari_app.domain.events import AgentStateChanged, CallEnded, DomainEvent, RecordingReady
+from ari_app.shell.engine import Engine
 from pbxsim.config import EndpointBehaviour, SimConfig
 from pbxsim.server import Simulator
 

@@ -9,7 +9,6 @@ import pytest
 from ari_app.agi.hooks import (
     agent_id_from_interface,
     decide_route,
-    mask_number,
     media_commands,
     normalise_number,
 )
@@ -21,7 +20,8 @@ from ari_app.agi.protocol import (
     format_command,
     parse_env_line,
 )
-from ari_app.config import parse_config
+from ari_app.config.settings import parse_config
+from ari_app.domain.privacy import mask
 
 
 def test_env_line() -> None:
@@ -186,10 +186,8 @@ def test_no_queues_is_unrouted() -> None:
     assert (d.queue, d.route) == ("", "unrouted")
 
 
-def test_mask_number_keeps_last_four() -> None:
-    assert mask_number("+86 138-0013-8000") == "**********8000"
-    assert mask_number("1234") == "****"
-    assert mask_number("") == ""
+def test_numbers_are_normalised_before_masking() -> None:
+    assert mask(normalise_number("+86 138-0013-8000")) == "**********8000"
     assert normalise_number("(010) 1234-5678") == "01012345678"
 
 

@@ -11,7 +11,7 @@ import pytest
 from ari_app.agi.hooks import build_hooks
 from ari_app.agi.protocol import Response
 from ari_app.agi.server import AgiServer, AgiSession, Handler
-from ari_app.config import parse_config
+from ari_app.config.settings import parse_config
 
 WAIT = 5.0
 CFG = parse_config(

@@ -17,26 +17,26 @@ import pytest
 
 from ari_app.api.control import (
     AgentInfo,
-    AgentState,
+    ApiAgentState,
+    ApiTransferKind,
     CallInfo,
     Conflict,
     EngineControl,
     Forbidden,
+    IndexedRecording,
     InvalidState,
     MonitorMode,
     MonitorSession,
     MonitorTarget,
     NotFound,
     QueueInfo,
-    RecordingInfo,
     RecordingStream,
     TransferInfo,
-    TransferKind,
     TransferState,
     TransferTarget,
 )
-from ari_app.config import Config, parse_config
-from ari_app.passwords import hash_secret, verify_secret
+from ari_app.config.settings import Config, parse_config
+from ari_app.domain.passwords import hash_secret, verify_secret
 from ari_app.records.types import AuditRecord
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -157,14 +157,14 @@ class FakeControl:
         self.transfers: dict[str, TransferInfo] = {}
         self.sessions: dict[str, MonitorSession] = {}
         self.recording_info = {
-            "rec-c1": RecordingInfo("rec-c1", "c1", "wav", 12.5, 4, "ab" * 32, T0),
+            "rec-c1": IndexedRecording("rec-c1", "c1", "wav", 12.5, 4, "ab" * 32, T0),
         }
         self.opened: list[tuple[str, str]] = []
         self.logouts: list[tuple[str, str]] = []
         self._ids = itertools.count(1)
 
     # helpers for tests
-    def set_state(self, agent_id: str, state: AgentState) -> None:
+    def set_state(self, agent_id: str, state: ApiAgentState) -> None:
         self.agent_info[agent_id] = replace(self.agent_info[agent_id], state=state)
 
     def add_session(self, by: str, call_id: str = "c1") -> str:
@@ -237,7 +237,7 @@ class FakeControl:
         return [QueueInfo("support", 1, 30.0, 2, 0), QueueInfo("billing", 0, 0.0, 0, 0)]
 
     async def transfer(
-        self, call_id: str, kind: TransferKind, target: TransferTarget
+        self, call_id: str, kind: ApiTransferKind, target: TransferTarget
     ) -> TransferInfo:
         call = await self.call(call_id)
         if call.agent_id is None:
@@ -301,11 +301,11 @@ class FakeControl:
         await self.monitor_session(session_id)
         del self.sessions[session_id]
 
-    async def recordings(self, call_id: str | None, limit: int) -> Sequence[RecordingInfo]:
+    async def recordings(self, call_id: str | None, limit: int) -> Sequence[IndexedRecording]:
         found = [r for r in self.recording_info.values() if call_id in (None, r.call_id)]
         return found[:limit]
 
-    async def recording(self, name: str) -> RecordingInfo:
+    async def recording(self, name: str) -> IndexedRecording:
         try:
             return self.recording_info[name]
         except KeyError:

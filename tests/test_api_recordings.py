@@ -13,9 +13,9 @@ import pytest
 from ari_app.api import create_api
 from ari_app.api.control import (
     Forbidden,
+    IndexedRecording,
     InvalidState,
     NotFound,
-    RecordingInfo,
     RecordingStream,
 )
 from ari_app.api.recordings import (
@@ -98,10 +98,10 @@ def test_metadata_shows_no_path(index: tuple[RecordingIndex, Sink, Path]) -> Non
 class IndexedControl(FakeControl):
     index: RecordingIndex
 
-    async def recordings(self, call_id: str | None, limit: int) -> Sequence[RecordingInfo]:
+    async def recordings(self, call_id: str | None, limit: int) -> Sequence[IndexedRecording]:
         return indexed_for_call(self.index, call_id or "c1", limit)
 
-    async def recording(self, name: str) -> RecordingInfo:
+    async def recording(self, name: str) -> IndexedRecording:
         return indexed_recording(self.index, name)
 
     async def open_recording(self, name: str, by: str, role: str) -> RecordingStream:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ari_app.agents import AgentError
-from ari_app.call import rings_heard
-from ari_app.commands import (
+from ari_app.callflow.agents import AgentError
+from ari_app.callflow.call import rings_heard
+from ari_app.callflow.switchboard import Limits
+from ari_app.config.settings import parse_config
+from ari_app.domain.commands import (
     AddToBridge,
     Answer,
     CreateBridge,
@@ -21,9 +23,7 @@ from ari_app.commands import (
     SetVar,
     StopRecording,
 )
-from ari_app.config import parse_config
-from ari_app.core import Limits
-from ari_app.domain import (
+from ari_app.domain.events import (
     AgentState,
     AgentStateChanged,
     CallbackRequested,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ari_app.cli import main
-from ari_app.config import Config, ConfigError, load_config, parse_config
-from ari_app.passwords import hash_secret, verify_secret
+from ari_app.config.settings import Config, ConfigError, load_config, parse_config
+from ari_app.domain.passwords import hash_secret, verify_secret
 
 
 def test_defaults_are_the_embedded_demo() -> None:

@@ -1,4 +1,4 @@
-"""`ari_app.control.EngineControl` through the real API app, over an engine on the PBX
+"""`ari_app.shell.control.EngineControl` through the real API app, over an engine on the PBX
 simulator: an agent logs in and transfers its call over HTTP, a supervisor lists calls and
 queues and monitors the call over HTTP, and every sensitive action leaves its audit row."""
 
@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from ari_app.api import create_api
-from ari_app.config import Config, parse_config
-from ari_app.control import EngineControl
-from ari_app.domain import MonitorEnded, MonitorStarted, TransferCompleted
+from ari_app.config.settings import Config, parse_config
+from ari_app.domain.events import MonitorEnded, MonitorStarted, TransferCompleted
+from ari_app.shell.control import EngineControl
 from tests.callflow_rig import PIN, PIN_HASH
 from tests.scenario_rig import scenario
 from tests.test_api_fakes import FakeClock, ListSink, basic, call_app
@@ -25,7 +25,7 @@ PASSWORDS = {"ann": "ann-pw", "sue": "sue-pw"}
 
 
 def api_config() -> Config:
-    from ari_app.passwords import hash_secret
+    from ari_app.domain.passwords import hash_secret
 
     agents = [
         {"id": f"100{i}", "endpoint": f"PJSIP/agent100{i}", "pin_hash": PIN_HASH, "team": "red"}

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 from pydantic import BaseModel
 
-from ari_app.config import Config, Secret, load_config
+from ari_app.config.settings import Config, Secret, load_config
 from tests.conftest import INDICATIONS, ROOT
 
 CONFIG_DIR = ROOT / "config"

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml  # type: ignore[import-untyped]
 
-from ari_app.config import load_config
+from ari_app.config.settings import load_config
 from tests.conftest import ROOT
 from tests.test_deploy_config import CONFIG_DIR, DIALPLAN, sections_of
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ari_app.config import ConfigError, parse_config
-from ari_app.feature_codes import (
+from ari_app.callflow.feature_codes.machine import (
     PROMPTS,
     Action,
     AgentRequest,
@@ -23,7 +22,8 @@ from ari_app.feature_codes import (
     parse_request,
     pause_reason,
 )
-from ari_app.supervision import Mode
+from ari_app.callflow.supervision.machine import Mode
+from ari_app.config.settings import ConfigError, parse_config
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ari_app.commands import Answer, CheckPin, Hangup, Play, SetVar
+from ari_app.domain.commands import Answer, CheckPin, Hangup, Play, SetVar
 from tests.callflow_rig import Rig, channel
 
 PHONE = "PJSIP/agent1001"

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ari_app.config import Config, FeatureCodeSettings
-from ari_app.domain import AgentState, AgentStateChanged, MonitorEnded, MonitorStarted
+from ari_app.config.settings import Config, FeatureCodeSettings
+from ari_app.domain.events import AgentState, AgentStateChanged, MonitorEnded, MonitorStarted
 from kpi.facts import CallAbandoned, CallAnswered, LegAnswered, LegOffered
 from kpi.fold import replay
 from pbxsim.config import DialplanEntry

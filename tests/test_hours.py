@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ari_app.config import Hours
-from ari_app.hours import is_open
+from ari_app.config.hours import is_open
+from ari_app.config.settings import Hours
 
 SH = ZoneInfo("Asia/Shanghai")
 WEEKDAYS = Hours(

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from prometheus_client import CollectorRegistry
 
-from ari_app.live_kpi import LiveKpi, kpi_params, queue_stats
+from ari_app.shell.live_kpi import LiveKpi, kpi_params, queue_stats
 from kpi.params import make_params
 from tests.callflow_rig import Rig, make_config
 from tests.test_kpi_edges import Scenario

@@ -20,7 +20,7 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
-from ari_app.config import MqttSettings, Secret
+from ari_app.config.settings import MqttSettings, Secret
 from ari_app.mqtt import messages
 from ari_app.mqtt.notifier import MqttNotifier
 

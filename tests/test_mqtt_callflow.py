@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from ari_app.config import MqttSettings
-from ari_app.mqtt.domain_sink import MqttEventSink
+from ari_app.config.settings import MqttSettings
 from ari_app.mqtt.notifier import MqttNotifier
+from ari_app.mqtt.sink import MqttEventSink
 from tests.test_mqtt import subscribe
 from tests.test_records_callflow import answered_call_with_one_rona
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from ari_app.domain.privacy import CallerNumberPolicy
 from ari_app.records import models, schema
-from ari_app.records.caller_number import CallerNumberPolicy
 from ari_app.records.types import AuditRecord, Record, RecordingRecord
 from ari_app.records.writer import RecordWriter
 from recordings.index import AccessDenied, RecordingError, RecordingIndex, load_known

@@ -15,11 +15,11 @@ from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import select
 
 from ari_app.cli import main
+from ari_app.domain.privacy import CallerNumberPolicy
 from ari_app.records import models, schema
-from ari_app.records.caller_number import CallerNumberPolicy
 from ari_app.records.types import AuditRecord, Record
 from ari_app.records.writer import RecordWriter
-from ari_app.run import running
+from ari_app.shell.run import running
 from pbxsim.config import SimConfig
 from pbxsim.server import Simulator
 from recordings import retention

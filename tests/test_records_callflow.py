@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ari_app.domain import CallEnded, OfferResult, Outcome
+from ari_app.domain.events import CallEnded, OfferResult, Outcome
+from ari_app.domain.privacy import CallerNumberPolicy
 from ari_app.records import models
-from ari_app.records.caller_number import CallerNumberPolicy
-from ari_app.records.domain_sink import RecordsEventSink, records_for
+from ari_app.records.sink import RecordsEventSink, records_for
 from ari_app.records.types import OFFER_RESULTS, OUTCOMES
 from ari_app.records.writer import RecordWriter
 from tests.callflow_rig import T0, Rig

@@ -23,8 +23,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from ari_app.cli import main as hotline
+from ari_app.domain.privacy import CallerNumberPolicy, mask
 from ari_app.records import models, schema
-from ari_app.records.caller_number import CallerNumberPolicy, mask
 from ari_app.records.codec import decode, encode
 from ari_app.records.spool import Spool
 from ari_app.records.types import (
@@ -321,7 +321,7 @@ async def test_every_outcome_the_types_allow_the_schema_accepts(
 async def test_writer_from_config_checks_the_schema_and_applies_the_number_policy(
     tmp_path: Path,
 ) -> None:
-    from ari_app.config import parse_config
+    from ari_app.config.settings import parse_config
     from ari_app.records.writer import writer_from_config
 
     url = f"sqlite:///{tmp_path / 'cfg.sqlite3'}"

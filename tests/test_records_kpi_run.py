@@ -19,12 +19,12 @@ from ari_app.ari.client import AriClient
 from ari_app.ari.connection import ConnectionState, SupervisedConnection
 from ari_app.ari.events import Event
 from ari_app.cli import main as hotline
-from ari_app.domain import CallEnded
-from ari_app.engine import Engine
+from ari_app.domain.events import CallEnded
+from ari_app.domain.privacy import CallerNumberPolicy
 from ari_app.records import models, schema
-from ari_app.records.caller_number import CallerNumberPolicy
-from ari_app.records.domain_sink import RecordsEventSink
+from ari_app.records.sink import RecordsEventSink
 from ari_app.records.writer import RecordWriter
+from ari_app.shell.engine import Engine
 from kpi.journal import FsyncPolicy, JournalWriter
 from pbxsim.config import EndpointBehaviour, SimConfig
 from pbxsim.server import Simulator

@@ -27,8 +27,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, create_engine, select
 
+from ari_app.domain.privacy import CallerNumberPolicy
 from ari_app.records import models, schema
-from ari_app.records.caller_number import CallerNumberPolicy
 from ari_app.records.types import CallRecord, OfferRecord, Record
 from ari_app.records.writer import RecordWriter
 

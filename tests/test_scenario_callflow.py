@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ari_app.agents import AgentError
-from ari_app.domain import AgentState, AgentStateChanged, OfferResult, Outcome
+from ari_app.callflow.agents import AgentError
+from ari_app.domain.events import AgentState, AgentStateChanged, OfferResult, Outcome
 from tests.callflow_rig import make_config
 from tests.scenario_rig import scenario
 

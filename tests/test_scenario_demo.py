@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ari_app.demo import _demo
+from ari_app.shell.demo import _demo
 
 
 @pytest.mark.looptime

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ari_app.strategy import QueueRanking, choose
+from ari_app.callflow.strategy import QueueRanking, choose
 
 STRATEGIES = ("longest-idle", "round-robin", "fewest-calls", "skills")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ari_app.commands import (
+from ari_app.callflow.supervision.machine import Mode, Monitor, MonitorError, Phase
+from ari_app.domain.commands import (
     AddToBridge,
     CreateBridge,
     CreateChannel,
@@ -15,7 +16,6 @@ from ari_app.commands import (
     SetVar,
     Snoop,
 )
-from ari_app.supervision import Mode, Monitor, MonitorError, Phase
 
 CALL = "1795389344.28"
 AGENT_LEG = f"agent-1001-{CALL}"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from ari_app.domain import MonitorEnded, MonitorModeChanged, MonitorStarted
-from ari_app.supervision import MonitorError
+from ari_app.callflow.supervision.machine import MonitorError
+from ari_app.domain.events import MonitorEnded, MonitorModeChanged, MonitorStarted
 from tests.callflow_rig import make_config
 from tests.scenario_rig import Scenario, scenario
 from tests.test_transfer_scenarios import all_gone, bridged_call, in_bridge

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ari_app.commands import CreateChannel, Dial, Hangup
-from ari_app.domain import TransferStarted
+from ari_app.domain.commands import CreateChannel, Dial, Hangup
+from ari_app.domain.events import TransferStarted
 from tests.callflow_rig import Rig, channel
 
 BASE = "Local/1002@agents-00000003"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ari_app.transfer import (
+from ari_app.callflow.transfer.machine import (
     Do,
     Kind,
     Phase,

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from ari_app.config import Config, Department
-from ari_app.domain import (
+from ari_app.config.settings import Config, Department
+from ari_app.domain.events import (
     AgentStateChanged,
     CallStateChanged,
     DomainEvent,
@@ -21,7 +21,7 @@ from ari_app.domain import (
     TransferFailed,
     TransferStarted,
 )
-from ari_app.records.domain_sink import records_for
+from ari_app.records.sink import records_for
 from ari_app.records.types import CallRecord, TransferRecord
 from pbxsim.config import EndpointBehaviour
 from tests.callflow_rig import make_config

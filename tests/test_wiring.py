@@ -1,4 +1,4 @@
-"""The engine's edges wired together (`ari_app.run.running`), on the in-process simulator.
+"""The engine's edges wired together (`ari_app.shell.run.running`), on the in-process simulator.
 
 - live and replay agree: `/metrics` scraped over HTTP from the engine equals
   `hotline kpi report` over the same run's journal;
@@ -27,12 +27,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, text
 
 from ari_app.cli import main as hotline
-from ari_app.config import Config, load_config, parse_config
-from ari_app.domain import CallEnded, RecordingReady
-from ari_app.passwords import hash_secret
+from ari_app.config.settings import Config, load_config, parse_config
+from ari_app.domain.events import CallEnded, RecordingReady
+from ari_app.domain.passwords import hash_secret
 from ari_app.records import models
 from ari_app.records.schema import SchemaError, make_engine, upgrade
-from ari_app.run import Running, running, serve
+from ari_app.shell.run import Running, running, serve
 from pbxsim.config import EndpointBehaviour, SimConfig
 from pbxsim.server import Simulator
 from tests.callflow_rig import PIN, PIN_HASH

@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from ari_app.config import ConfigError, load_config
+from ari_app.config.settings import ConfigError, load_config
 
 log = logging.getLogger(__name__)
 

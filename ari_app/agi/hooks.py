@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from ari_app.agi.server import AgiSession, Handler
-from ari_app.config import Config, QueueSettings
-from ari_app.hours import is_open
+from ari_app.config.hours import is_open
+from ari_app.config.settings import Config, QueueSettings
+from ari_app.domain import variables
+from ari_app.domain.privacy import mask
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +32,6 @@ _TRAILING_DIGITS_RE = re.compile(r"(\d+)$")
 def normalise_number(number: str) -> str:
     """Drop the separators people write into numbers; `+86 138-0013` == `+861380013`."""
     return _SEPARATORS_RE.sub("", number).lower()
-
-
-def mask_number(number: str) -> str:
-    """For logs: at most the last 4 digits survive."""
-    n = normalise_number(number)
-    return "*" * max(len(n) - 4, 0) + n[-4:] if len(n) > 4 else "*" * len(n)
 
 
 @dataclass(frozen=True)
@@ -126,26 +122,26 @@ def build_hooks(cfg: Config, clock: Clock | None = None) -> dict[str, Handler]:
         decision = decide_route(cfg, caller, dialled, now())
         log.info(
             "agi route: caller %s dialled %s -> queue %s priority %d %s",
-            mask_number(caller),
+            mask(normalise_number(caller)),
             dialled,
             decision.queue or "-",
             decision.priority,
             decision.route,
         )
         if decision.queue:
-            await session.set_variable("HOTLINE_QUEUE", decision.queue)
-        await session.set_variable("HOTLINE_PRIORITY", str(decision.priority))
-        await session.set_variable("HOTLINE_ROUTE", decision.route)
+            await session.set_variable(variables.QUEUE, decision.queue)
+        await session.set_variable(variables.PRIORITY, str(decision.priority))
+        await session.set_variable(variables.ROUTE, decision.route)
 
     async def greet_agent(session: AgiSession) -> None:
         args = session.args
-        qname = (args[0] if args else "") or (await session.get_variable("HOTLINE_QUEUE") or "")
+        qname = (args[0] if args else "") or (await session.get_variable(variables.QUEUE) or "")
         queue = _queue_named(cfg, qname) if qname else (cfg.queues[0] if cfg.queues else None)
         if queue is None:
             log.warning("agi greet-agent: unknown queue %r; no greeting", qname)
             return
         agent_id = (args[1] if len(args) > 1 else "") or (
-            await session.get_variable("HOTLINE_AGENT_ID") or ""
+            await session.get_variable(variables.AGENT_ID) or ""
         )
         if not agent_id:
             interface = await session.get_variable("MEMBERINTERFACE") or ""

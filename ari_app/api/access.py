@@ -30,7 +30,7 @@ from ari_app.api.auth import Clock, LoginThrottle, PasswordCheck, Principal, Tok
 from ari_app.api.control import ControlError, EngineControl
 from ari_app.api.errors import ApiError
 from ari_app.api.schemas import AGENT_ID, CALL_ID, RECORDING_NAME, SESSION_ID, error_responses
-from ari_app.config import Config, Role
+from ari_app.config.settings import Config, Role
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class ApiContext:
     throttle: LoginThrottle
     passwords: PasswordCheck
     team_of: Mapping[str, str] = field(default_factory=dict)
+    phones: frozenset[str] = frozenset()  # the devices a body may name (`api.phones`)
 
 
 def may_act_on_agent(
@@ -81,6 +82,51 @@ def may_act_on_agent(
     if scope == "self":
         return bool(who.agent_id) and who.agent_id == agent_id
     return bool(who.team) and team_of.get(agent_id) == who.team
+
+
+def client_address(scope: Mapping[str, Any]) -> str:
+    """The client's address as the server determined it: the socket's peer, or what a
+    trusted proxy said (`http.trusted_proxies`; uvicorn rewrites `client` only then)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+async def authenticate(
+    ctx: ApiContext,
+    ip: str,
+    basic: HTTPBasicCredentials | None,
+    bearer: HTTPAuthorizationCredentials | None,
+) -> Principal:
+    """Who is calling, or ApiError 401/429. Shared by every `Policy` and by `BodyGuard`
+    (which authenticates before a body is read)."""
+    now = ctx.clock()
+    if bearer is not None:
+        name = ctx.tokens.user(bearer.credentials, now)
+        user = ctx.passwords.user(name) if name is not None else None
+        if user is None:
+            raise ApiError(401, "token unknown or expired", headers={"WWW-Authenticate": REALM})
+        return Principal.of(user)
+    if basic is None:
+        raise ApiError(401, "credentials required", headers={"WWW-Authenticate": REALM})
+    wait = ctx.throttle.retry_after(basic.username, ip, now)
+    if wait is not None:
+        raise ApiError(
+            429,
+            "too many failed logins; try again later",
+            headers={"Retry-After": str(max(1, int(wait + 0.999)))},
+        )
+    user = await ctx.passwords.verify(basic.username, basic.password, now)
+    if user is None:
+        ctx.throttle.failed(basic.username, ip, now)
+        known = ctx.passwords.user(basic.username) is not None
+        log.warning(
+            "failed API login for %s from %s",
+            f"user {basic.username}" if known else "an unknown user",
+            ip,
+        )
+        raise ApiError(401, "wrong user name or password", headers={"WWW-Authenticate": REALM})
+    ctx.throttle.succeeded(basic.username, ip)
+    return Principal.of(user)
 
 
 @dataclass(frozen=True)
@@ -175,36 +221,7 @@ class Policy:
         basic: HTTPBasicCredentials | None,
         bearer: HTTPAuthorizationCredentials | None,
     ) -> Principal:
-        ctx = self.context
-        now = ctx.clock()
-        if bearer is not None:
-            name = ctx.tokens.user(bearer.credentials, now)
-            user = ctx.passwords.user(name) if name is not None else None
-            if user is None:
-                raise ApiError(401, "token unknown or expired", headers={"WWW-Authenticate": REALM})
-            return Principal.of(user)
-        if basic is None:
-            raise ApiError(401, "credentials required", headers={"WWW-Authenticate": REALM})
-        ip = request.client.host if request.client else "unknown"
-        wait = ctx.throttle.retry_after(basic.username, ip, now)
-        if wait is not None:
-            raise ApiError(
-                429,
-                "too many failed logins; try again later",
-                headers={"Retry-After": str(max(1, int(wait + 0.999)))},
-            )
-        user = await ctx.passwords.verify(basic.username, basic.password, now)
-        if user is None:
-            ctx.throttle.failed(basic.username, ip, now)
-            known = ctx.passwords.user(basic.username) is not None
-            log.warning(
-                "failed API login for %s from %s",
-                f"user {basic.username}" if known else "an unknown user",
-                ip,
-            )
-            raise ApiError(401, "wrong user name or password", headers={"WWW-Authenticate": REALM})
-        ctx.throttle.succeeded(basic.username, ip)
-        return Principal.of(user)
+        return await authenticate(self.context, client_address(request.scope), basic, bearer)
 
     def _object_id(self, request: Request) -> str:
         param = _PATH_PARAM.get(self.object_type)
@@ -214,7 +231,7 @@ class Policy:
         if name not in request.path_params:
             return ""  # a collection: the handler shows only what `sees_agent` allows
         value = str(request.path_params[name])
-        if not re.match(pattern, value):
+        if not re.fullmatch(pattern, value):  # not re.match: `$` passes "1001\n"
             raise ApiError(422, f"path.{name}: must match {pattern}")
         return value
 

@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 
 from ari_app.api.access import Access, ApiContext, Policy, Roles
 from ari_app.api.schemas import UserOut
-from ari_app.config import Config
+from ari_app.config.settings import Config
 
 ADMINS: Roles = {"admin": "all"}
 REDACTED = "***"

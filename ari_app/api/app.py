@@ -14,12 +14,14 @@ from ari_app.api.admin_routes import admin_routes
 from ari_app.api.agent_routes import agent_routes
 from ari_app.api.audit import Auditor, AuditSink
 from ari_app.api.auth import Clock, LoginThrottle, PasswordCheck, TokenStore
+from ari_app.api.body_guard import BodyGuard
 from ari_app.api.call_routes import call_routes
 from ari_app.api.control import EngineControl
 from ari_app.api.errors import install_error_handlers
+from ari_app.api.phones import configured_phones
 from ari_app.api.schemas import HealthOut, TokenOut, UserOut
 from ari_app.api.supervision_routes import supervision_routes
-from ari_app.config import Config
+from ari_app.config.settings import Config
 
 EVERYONE: Roles = {"agent": "all", "team_lead": "all", "supervisor": "all", "admin": "all"}
 PUBLIC_PATHS = frozenset({"/healthz", "/openapi.json"})
@@ -52,6 +54,7 @@ def create_api(
         throttle=throttle if throttle is not None else LoginThrottle(),
         passwords=PasswordCheck(config.users),
         team_of={a.id: a.team for a in config.agents if a.team},
+        phones=configured_phones(config),
     )
     app = FastAPI(
         title="Hotline engine API",
@@ -65,6 +68,16 @@ def create_api(
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+    )
+    # `serve_api` reads the server's settings (trusted proxies, keep-alive) from here.
+    app.state.http_settings = config.http
+    # Inside `InternalErrors` (added by install_error_handlers, so outermost): bodies are
+    # authenticated, bounded and read here before FastAPI parses anything.
+    app.add_middleware(
+        BodyGuard,
+        context=ctx,
+        max_bytes=config.http.max_body_bytes,
+        timeout_seconds=config.http.body_timeout_seconds,
     )
     install_error_handlers(app)
 

@@ -1,7 +1,7 @@
 """Who is calling: configured users by HTTP basic, or short-lived bearer tokens.
 
 Pure pieces with the time passed in (`LoginThrottle`, `TokenStore`) so expiry and rate
-limits are tested on a controllable clock. Passwords are PBKDF2 hashes (`ari_app.passwords`):
+limits are tested on a controllable clock. Passwords are PBKDF2 hashes (`ari_app.domain.passwords`):
 checking one costs ~0.1 s of CPU, so it runs in a worker thread and a success is remembered
 for a minute under an HMAC of the credentials (never the credentials themselves).
 """
@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ari_app.config import Role, UserSettings
-from ari_app.passwords import hash_secret, verify_secret
+from ari_app.config.settings import Role, UserSettings
+from ari_app.domain.passwords import hash_secret, verify_secret
 
 Clock = Callable[[], datetime]
 

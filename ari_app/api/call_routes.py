@@ -11,7 +11,7 @@ from ari_app.api.access import OWN_TEAM_ALL, Access, ApiContext, Policy
 from ari_app.api.control import CallInfo, QueueInfo, TransferInfo, TransferTarget
 from ari_app.api.errors import ApiError
 from ari_app.api.schemas import CallIdPath, TransferIn
-from ari_app.config import Config
+from ari_app.config.settings import Config
 
 
 def resolve_target(config: Config, text: str) -> TransferTarget:

@@ -12,27 +12,34 @@ user's terms ("agent 1001 is already logged in on PJSIP/1001"), never internals.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Literal, Protocol
 
-AgentState = Literal["logged_out", "available", "ringing", "on_call", "wrapup", "paused"]
-CallState = Literal["queued", "offering", "talking", "on_hold", "transferring"]
-TransferKind = Literal["blind", "attended"]
+from ari_app.domain.events import AgentState
+
+# The API's published spellings (a contract: clients read them). Where the domain has the
+# same concept, the mapping from the domain's vocabulary is below, and only there.
+ApiAgentState = Literal["logged_out", "available", "ringing", "on_call", "wrapup", "paused"]
+CallPhase = Literal["queued", "offering", "talking", "on_hold", "transferring"]
+"""What the API shows of a live call (derived from the call flow's `CallState`)."""
+ApiTransferKind = Literal["blind", "attended"]
+"""The transfers the API can start (a phone's own REFER transfer is `phone` elsewhere)."""
 TransferState = Literal["announcing", "consulting", "completed", "cancelled"]
-TargetKind = Literal["department", "queue", "agent"]
+TransferTargetKind = Literal["department", "queue", "agent"]
 MonitorMode = Literal["listen", "whisper", "barge"]
 
-AGENT_STATES: tuple[AgentState, ...] = (
-    "logged_out",
-    "available",
-    "ringing",
-    "on_call",
-    "wrapup",
-    "paused",
-)
-MONITOR_MODES: tuple[MonitorMode, ...] = ("listen", "whisper", "barge")
+API_AGENT_STATES: Mapping[AgentState, ApiAgentState] = MappingProxyType({
+    AgentState.LOGGED_OUT: "logged_out",
+    AgentState.AVAILABLE: "available",
+    AgentState.RINGING: "ringing",
+    AgentState.TALKING: "on_call",
+    AgentState.WRAPUP: "wrapup",
+    AgentState.PAUSED: "paused",
+})
+"""Each domain agent state as the API spells it."""
 
 
 class ControlError(Exception):
@@ -81,7 +88,7 @@ class AgentInfo:
     agent_id: str
     name: str
     team: str
-    state: AgentState
+    state: ApiAgentState
     reason: str = ""
     device: str = ""
     since: datetime | None = None
@@ -97,7 +104,7 @@ class CallInfo:
     call_id: str
     queue: str
     caller: str
-    state: CallState
+    state: CallPhase
     arrival: datetime
     answered: datetime | None = None
     agent_id: str | None = None
@@ -117,14 +124,14 @@ class TransferTarget:
     """A transfer destination already checked against the configuration: a department of
     the directory (`departments[].name`), a queue, or an agent."""
 
-    kind: TargetKind
+    kind: TransferTargetKind
     name: str
 
 
 @dataclass(frozen=True, slots=True)
 class TransferInfo:
     call_id: str
-    kind: TransferKind
+    kind: ApiTransferKind
     target: str
     state: TransferState
 
@@ -149,7 +156,10 @@ class MonitorSession:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordingInfo:
+class IndexedRecording:
+    """A recording as the recordings index has it (the domain's `RecordingInfo` is the
+    engine's news of a finished recording, before the index adds size and checksum)."""
+
     name: str
     call_id: str
     format: str
@@ -163,7 +173,7 @@ class RecordingInfo:
 class RecordingStream:
     """An opened recording: its metadata, MIME type and its bytes, read as they are sent."""
 
-    info: RecordingInfo
+    info: IndexedRecording
     content_type: str
     chunks: AsyncIterator[bytes]
 
@@ -193,7 +203,7 @@ class EngineControl(Protocol):
     async def live_calls(self) -> Sequence[CallInfo]: ...
     async def queues(self) -> Sequence[QueueInfo]: ...
     async def transfer(
-        self, call_id: str, kind: TransferKind, target: TransferTarget
+        self, call_id: str, kind: ApiTransferKind, target: TransferTarget
     ) -> TransferInfo: ...
     async def complete_transfer(self, call_id: str) -> TransferInfo: ...
     async def cancel_transfer(self, call_id: str) -> TransferInfo: ...
@@ -211,11 +221,11 @@ class EngineControl(Protocol):
     async def stop_monitor(self, session_id: str) -> None: ...
 
     # recordings (through the recordings index)
-    async def recordings(self, call_id: str | None, limit: int) -> Sequence[RecordingInfo]:
+    async def recordings(self, call_id: str | None, limit: int) -> Sequence[IndexedRecording]:
         """Newest first, at most `limit`."""
         ...
 
-    async def recording(self, name: str) -> RecordingInfo: ...
+    async def recording(self, name: str) -> IndexedRecording: ...
     async def open_recording(self, name: str, by: str, role: str) -> RecordingStream:
         """Open through the recordings index (`ari_app.api.recordings.open_indexed` does it),
         which writes its own access row too."""

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import BinaryIO
 
-from ari_app.api.control import Forbidden, InvalidState, NotFound, RecordingInfo, RecordingStream
+from ari_app.api.control import Forbidden, IndexedRecording, InvalidState, NotFound, RecordingStream
 from ari_app.records.types import RecordingRecord
 from recordings.index import AccessDenied, RecordingError, RecordingIndex
 
@@ -16,9 +16,9 @@ CHUNK = 64 * 1024
 CONTENT_TYPES = {"wav": "audio/wav", "gsm": "audio/x-gsm", "ulaw": "audio/basic"}
 
 
-def recording_info(record: RecordingRecord) -> RecordingInfo:
+def recording_info(record: RecordingRecord) -> IndexedRecording:
     """What the API shows of a recording (never its path on disk)."""
-    return RecordingInfo(
+    return IndexedRecording(
         name=record.name,
         call_id=record.call_id,
         format=record.format,
@@ -29,14 +29,14 @@ def recording_info(record: RecordingRecord) -> RecordingInfo:
     )
 
 
-def indexed_recording(index: RecordingIndex, name: str) -> RecordingInfo:
+def indexed_recording(index: RecordingIndex, name: str) -> IndexedRecording:
     try:
         return recording_info(index.get(name))
     except RecordingError:
         raise NotFound(f"no recording named {name}") from None
 
 
-def indexed_for_call(index: RecordingIndex, call_id: str, limit: int) -> list[RecordingInfo]:
+def indexed_for_call(index: RecordingIndex, call_id: str, limit: int) -> list[IndexedRecording]:
     found = sorted(index.for_call(call_id), key=lambda r: r.created, reverse=True)
     return [recording_info(r) for r in found[:limit]]
 

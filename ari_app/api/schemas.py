@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from ari_app.api.control import MonitorMode, TransferKind
-from ari_app.config import Role
+from ari_app.api.control import ApiTransferKind, MonitorMode
+from ari_app.config.settings import Role
 
 AGENT_ID = r"^[0-9A-Za-z]{1,16}$"
 CALL_ID = r"^[A-Za-z0-9._-]{1,64}$"
@@ -48,7 +48,7 @@ class PauseIn(_Body):
 
 
 class TransferIn(_Body):
-    kind: TransferKind
+    kind: ApiTransferKind
     target: Annotated[
         str,
         Field(

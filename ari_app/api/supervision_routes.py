@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI, Response
 from fastapi.responses import StreamingResponse
 
 from ari_app.api.access import Access, ApiContext, Policy, Roles
-from ari_app.api.control import MonitorSession, MonitorTarget, RecordingInfo
+from ari_app.api.control import IndexedRecording, MonitorSession, MonitorTarget
 from ari_app.api.schemas import (
     AgentIdPath,
     CallIdPath,
@@ -107,21 +107,21 @@ def supervision_routes(ctx: ApiContext, app: FastAPI) -> None:
 
     listing = Policy(ctx, "recording.list", "recording", SUPERVISORS)
 
-    @app.get("/recordings", tags=tags, response_model=list[RecordingInfo], **listing.options())
+    @app.get("/recordings", tags=tags, response_model=list[IndexedRecording], **listing.options())
     async def list_recordings(
         access: Annotated[Access, Depends(listing)],
         call_id: CallIdQuery = None,
         limit: LimitQuery = 100,
-    ) -> list[RecordingInfo]:
+    ) -> list[IndexedRecording]:
         """Newest first; optionally those of one call."""
         return list(await control.recordings(call_id, limit))
 
     meta = Policy(ctx, "recording.show", "recording", SUPERVISORS)
 
-    @app.get("/recordings/{name}", tags=tags, response_model=RecordingInfo, **meta.options(404))
+    @app.get("/recordings/{name}", tags=tags, response_model=IndexedRecording, **meta.options(404))
     async def get_recording(
         name: RecordingNamePath, access: Annotated[Access, Depends(meta)]
-    ) -> RecordingInfo:
+    ) -> IndexedRecording:
         return await control.recording(name)
 
     download = Policy(ctx, "recording.download", "recording", SUPERVISORS, audit="always")

@@ -23,7 +23,7 @@ from ari_app.ari.client import AriClient, EventSocket
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import Event
 from ari_app.ari.reconcile import Snapshot, fetch_snapshot
-from ari_app.backoff import Backoff as Backoff  # re-exported: ari_app.ari.Backoff
+from ari_app.domain.backoff import Backoff as Backoff  # re-exported: ari_app.ari.Backoff
 
 log = logging.getLogger(__name__)
 

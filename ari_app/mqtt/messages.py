@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from ari_app.records.caller_number import mask
+from ari_app.domain.privacy import mask
 
 VERSION = 1
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")

@@ -23,8 +23,8 @@ from typing import Self
 import aiomqtt
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from ari_app.backoff import Backoff
-from ari_app.config import MqttSettings
+from ari_app.config.settings import MqttSettings
+from ari_app.domain.backoff import Backoff
 from ari_app.mqtt import messages
 from ari_app.mqtt.messages import Message, MessageError, Scalar
 

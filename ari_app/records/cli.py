@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ari_app.config import ConfigError, DatabaseSettings, load_config
+from ari_app.config.settings import ConfigError, DatabaseSettings, load_config
 from ari_app.records import schema
 
 

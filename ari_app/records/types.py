@@ -1,7 +1,8 @@
 """The records the engine produces, and the sink that takes them.
 
 Plain frozen dataclasses so the call-flow core can build them without touching the
-database. Every record carries an idempotency key (`key`): writing the same record twice
+database. Outcomes and offer results are the domain's (`ari_app.domain.events`), spelled
+as they are. Every record carries an idempotency key (`key`): writing the same record twice
 stores it once, which is what lets the writer replay its spool after an outage safely.
 Times are timezone-aware (UTC); a naive datetime is a producer bug and fails at once.
 """
@@ -13,21 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Literal, Protocol
 
-Outcome = Literal[
-    "answered", "abandoned", "overflow", "voicemail", "callback", "closed", "blocked",
-    "transferred", "failed",
-]
-OfferResult = Literal["answered", "rona", "busy", "unavailable", "cancelled", "failed"]
+from ari_app.domain.events import OfferResult, Outcome
+
+OUTCOMES: tuple[str, ...] = tuple(o.value for o in Outcome)
+OFFER_RESULTS: tuple[str, ...] = tuple(r.value for r in OfferResult)
 TransferKind = Literal["blind", "attended", "phone"]
 TransferResult = Literal["completed", "failed", "cancelled"]
 
-OUTCOMES: tuple[Outcome, ...] = (
-    "answered", "abandoned", "overflow", "voicemail", "callback", "closed", "blocked",
-    "transferred", "failed",
-)
-OFFER_RESULTS: tuple[OfferResult, ...] = (
-    "answered", "rona", "busy", "unavailable", "cancelled", "failed",
-)
 TRANSFER_KINDS: tuple[TransferKind, ...] = ("blind", "attended", "phone")
 TRANSFER_RESULTS: tuple[TransferResult, ...] = ("completed", "failed", "cancelled")
 
@@ -72,6 +65,7 @@ class CallRecord:
         _aware("answer", self.answer)
         _aware("end", self.end)
         _one_of("outcome", self.outcome, OUTCOMES)
+        object.__setattr__(self, "outcome", Outcome(self.outcome))  # from the spool: a str
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -99,6 +93,7 @@ class OfferRecord:
         for name in ("created", "ringing", "answered", "ended"):
             _aware(name, getattr(self, name))
         _one_of("result", self.result, OFFER_RESULTS)
+        object.__setattr__(self, "result", OfferResult(self.result))  # from the spool: a str
 
     @property
     def key(self) -> tuple[str, ...]:

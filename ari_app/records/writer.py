@@ -24,9 +24,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
-from ari_app.backoff import Backoff
-from ari_app.config import Config
-from ari_app.records.caller_number import CallerNumberPolicy
+from ari_app.config.settings import Config
+from ari_app.domain.backoff import Backoff
+from ari_app.domain.privacy import CallerNumberPolicy
 from ari_app.records.codec import encode
 from ari_app.records.schema import check_schema, make_engine, safe_url
 from ari_app.records.spool import Spool

@@ -1,0 +1,304 @@
+"""`hotline run --config FILE`: the engine against a real Asterisk's ARI until stopped.
+
+Wiring only, in start order (stopped in reverse):
+- one Prometheus registry for everything the engine exports;
+- the SQL records writer (refuses a database whose schema it does not know), and the
+  recordings index, rebuilt from the database, fed by finished recordings;
+- the event journal and the live KPI fold: every ARI event and every HotlineAgentState
+  line reach both, in the same order, so `/metrics` and a later `hotline kpi report` over
+  the journal count the same calls;
+- MQTT if `mqtt.enabled` (queue stats from the Switchboard and the fold);
+- the ARI client, the engine, and its supervised event connection (reconcile on connect);
+- the HTTP server on `[http]` (uvicorn in the engine's loop): the role-checked API
+  (`ari_app.api`, over `ari_app.shell.control.EngineControl`, audit rows to the records writer)
+  and `GET /metrics`, unauthenticated, as Prometheus scrapes.
+
+`hotline demo` reuses `running()` with the simulator instead of Asterisk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Response
+from prometheus_client import CollectorRegistry, Counter
+
+from ari_app.api import create_api
+from ari_app.api.audit import AuditSink
+from ari_app.api.server import serve_api
+from ari_app.ari.client import AriClient
+from ari_app.ari.connection import ConnectionState, SupervisedConnection
+from ari_app.config.settings import Config, ConfigError, load_config
+from ari_app.domain.events import EventSink
+from ari_app.mqtt.notifier import MqttNotifier
+from ari_app.mqtt.sink import MqttEventSink
+from ari_app.records.schema import SchemaError
+from ari_app.records.sink import RecordsEventSink
+from ari_app.records.types import AuditRecord
+from ari_app.records.writer import RecordWriter, writer_from_config
+from ari_app.shell.control import EngineControl
+from ari_app.shell.engine import Engine
+from ari_app.shell.journal_sink import EventFanout, Journal, JournalAgentStates
+from ari_app.shell.live_kpi import LiveKpi, kpi_params, queue_stats
+from kpi.journal import JournalWriter
+from kpi.metrics import render_metrics
+from recordings.index import RecordingIndex, load_known
+from recordings.retention import purge_every
+from recordings.sink import LoopSink, RecordingsSink
+
+PURGE_SECONDS = 3600.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Running:
+    """What `running()` started, for `hotline run`, the demo and tests."""
+
+    engine: Engine
+    connection: SupervisedConnection
+    registry: CollectorRegistry
+    kpi: LiveKpi
+    api_url: str = ""
+    writer: RecordWriter | None = None
+    index: RecordingIndex | None = None
+    recordings: RecordingsSink | None = None
+    notifier: MqttNotifier | None = None
+    journal_path: Path | None = None
+
+
+class _Events:
+    """The engine's event stream into the journal and the live fold; a failure there is
+    logged and counted and never keeps an event from call control."""
+
+    def __init__(self, target: Journal, registry: CollectorRegistry) -> None:
+        self.target = target
+        self.failures = 0
+        self.errors = Counter(
+            "hotline_journal_errors_total",
+            "Events that could not be written to the journal",
+            registry=registry,
+        )
+
+    def append(self, event: Mapping[str, Any]) -> None:
+        try:
+            self.target.append(event)
+        except Exception:
+            if not self.failures:  # the first one with its traceback, then counted
+                log.exception("journal: cannot write an event")
+            self.failures += 1
+            self.errors.inc()
+
+
+class _LoggedAudit:
+    """Audit rows when records are off (the demo's `--no-records`): logged, not lost."""
+
+    def submit(self, record: AuditRecord) -> None:
+        log.info("audit: %s %s %s %s/%s %s", record.actor, record.role, record.action,
+                 record.object_type, record.object_id, record.detail)
+
+
+def http_app(config: Config, control: EngineControl, audit: AuditSink,
+             registry: CollectorRegistry, clock: Callable[[], datetime]) -> FastAPI:
+    """The role-checked API plus `GET /metrics`, which is outside every policy: Prometheus
+    scrapes without credentials, and the exposition holds no caller data (labels are
+    queue and agent ids only)."""
+    app = create_api(config, control, audit, clock=clock)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        body, content_type = render_metrics(registry)
+        return Response(body, media_type=content_type)
+
+    return app
+
+
+@asynccontextmanager
+async def running(
+    config: Config,
+    *,
+    ari_url: str | None = None,
+    records: bool = True,
+    journal: bool = True,
+    api: bool = True,
+    extra_sinks: Sequence[EventSink] = (),
+    clock: Any = None,
+) -> AsyncIterator[Running]:
+    """The engine connected and serving; everything closed in reverse order on exit.
+
+    Raises SchemaError (records on, database schema unknown), OSError (HTTP port taken).
+    """
+    async with AsyncExitStack() as stack:
+        loop = asyncio.get_running_loop()
+        registry = CollectorRegistry()
+        sinks: list[EventSink] = list(extra_sinks)
+        engine: Engine | None = None
+
+        def now() -> float:
+            return engine.now() if engine is not None else time.time()
+
+        writer: RecordWriter | None = None
+        index: RecordingIndex | None = None
+        recordings: RecordingsSink | None = None
+        notifier: MqttNotifier | None = None
+        if records:
+            writer = writer_from_config(config, registry)  # SchemaError: refuse to start
+            await stack.enter_async_context(writer)
+            sinks.append(RecordsEventSink(writer, config.engine.site))
+            known = await asyncio.to_thread(load_known, writer.engine)
+            index = RecordingIndex(
+                LoopSink(writer, loop), retention_days=config.recordings.retention_days,
+                known=known,
+            )
+            recordings = RecordingsSink(index, config.recordings.dir, registry)
+            sinks.append(recordings)
+            stack.push_async_callback(recordings.wait_idle)  # before the writer stops
+
+        kpi = LiveKpi(registry, kpi_params(config), now=now)
+        await stack.enter_async_context(kpi)
+        journal_path = None
+        targets: list[Journal] = [kpi]  # first: it never raises
+        if journal:
+            journal_path = config.engine.data_dir / "journal" / "events.jsonl"
+            writer_journal = JournalWriter(
+                journal_path, max_bytes=config.engine.journal_max_bytes
+            )
+            stack.callback(writer_journal.close)
+            targets.append(writer_journal)
+        events = _Events(EventFanout(*targets), registry)
+        sinks.append(JournalAgentStates(events, config.engine.app))
+
+        if config.mqtt.enabled:
+            def stats() -> Mapping[str, Mapping[str, Any]]:
+                assert engine is not None
+                return queue_stats(engine.core, kpi.tallies, engine.now())
+
+            notifier = MqttNotifier(
+                config.mqtt, site=config.engine.site, registry=registry, stats=stats
+            )
+            await stack.enter_async_context(notifier)
+            sinks.append(MqttEventSink(notifier))
+
+        client = AriClient(
+            ari_url or config.ari.url,
+            config.ari.username,
+            config.ari.password.resolve(),
+            config.engine.app,
+        )
+        await stack.enter_async_context(client)
+        engine = Engine(config, client, sinks=sinks, clock=clock)
+        stack.push_async_callback(engine.close)
+
+        async def on_event(event: Mapping[str, Any]) -> None:
+            events.append(event)
+            engine.handle_event(event)
+
+        if index is not None:  # retention: purged hourly on the loop clock, off the loop
+            purge_task = asyncio.create_task(purge_every(
+                index, PURGE_SECONDS, lambda: datetime.fromtimestamp(now(), UTC),
+                purged=Counter("hotline_recordings_purged_total",
+                               "Expired recordings deleted (or found already gone)",
+                               registry=registry),
+                errors=Counter("hotline_recordings_purge_errors_total",
+                               "Retention purges that failed, and files not deleted",
+                               registry=registry),
+            ), name="recordings-retention")
+            stack.push_async_callback(_cancel, purge_task)
+
+        conn = SupervisedConnection(client, on_event, engine.on_reconcile)
+        await stack.enter_async_context(conn)
+        result = Running(
+            engine, conn, registry, kpi, writer=writer, index=index, recordings=recordings,
+            notifier=notifier, journal_path=journal_path,
+        )
+        if api:
+            eng = engine
+
+            def wall() -> datetime:  # token expiry, throttle and audit on the engine's clock
+                return datetime.fromtimestamp(eng.now(), UTC)
+
+            app = http_app(
+                config, EngineControl(engine, index), writer or _LoggedAudit(), registry, wall
+            )
+            server = await serve_api(app, config.http.host, config.http.port)
+            stack.push_async_callback(server.stop)
+            result.api_url = f"http://{config.http.host}:{server.port}"
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(conn.wait_for_state(ConnectionState.CONNECTED), 10)
+        yield result
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def serve(
+    config: Config, *, ready: Callable[[Running], None] | None = None
+) -> int:
+    """`hotline run`'s body: serve until SIGINT/SIGTERM (returns 0) or until cancelled
+    (everything is stopped in order, then CancelledError goes on). `ready` is told once
+    the engine is connected and serving."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+    try:
+        async with running(config) as r:
+            log.info(
+                "engine running: ARI %s, app %s, HTTP %s (/metrics and the API)",
+                config.ari.url,
+                config.engine.app,
+                r.api_url,
+            )
+            if ready is not None:
+                ready(r)
+            try:
+                await stop.wait()
+            finally:
+                log.info("stopping: %d live call(s)", r.engine.live_calls())
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+    return 0
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("run", help="run the call-control engine against Asterisk's ARI")
+    parser.add_argument("--config", type=Path, required=True, help="engine TOML config")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        exc.print_errors()
+        return 2
+    try:
+        return asyncio.run(serve(config))
+    except ConfigError as exc:
+        exc.print_errors()
+        return 2
+    except SchemaError as exc:
+        print(f"error: refusing to start: {exc}")
+        return 1
+    except Exception as exc:  # the message, not a traceback, for a start-up failure
+        log.debug("start-up failed", exc_info=True)
+        print(f"error: {type(exc).__name__}: {exc}")
+        return 1

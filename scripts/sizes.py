@@ -1,0 +1,41 @@
+"""Print the largest modules, classes and functions of the packages (the redesign's size rule)."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+PACKAGES = ("ari_app", "kpi", "pbxsim", "recordings")
+
+
+def measure(root: Path) -> tuple[list[tuple[int, str]], list[tuple[int, str]], list[tuple[int, str]]]:
+    modules: list[tuple[int, str]] = []
+    classes: list[tuple[int, str]] = []
+    functions: list[tuple[int, str]] = []
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            rel = path.relative_to(root).as_posix()
+            modules.append((len(text.splitlines()), rel))
+            for node in ast.walk(ast.parse(text)):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1 if hasattr(node, "lineno") else 0
+                if isinstance(node, ast.ClassDef):
+                    classes.append((size, f"{rel}:{node.name}"))
+                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    functions.append((size, f"{rel}:{node.name}"))
+    return modules, classes, functions
+
+
+def main() -> int:
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1]
+    top = int(sys.argv[2]) if len(sys.argv) > 2 else 8
+    for title, rows in zip(("modules", "classes", "functions"), measure(root), strict=True):
+        print(f"## largest {title}")
+        for size, name in sorted(rows, reverse=True)[:top]:
+            print(f"{size:6d}  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
