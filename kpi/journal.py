@@ -4,6 +4,12 @@ The engine writes it (append-only, rotated by size or UTC day, rotated files gzi
 `hotline kpi report` reads it back, so the KPIs of a past day are computed by exactly the
 same fold that fed Prometheus live. Reading tolerates what a crash or a reconnect leaves
 behind: a torn last line, garbage, duplicates (those are the fold's business).
+
+Privacy: given the engine's caller-number rule (`caller_number=CallerNumberPolicy.store`
+for storage "masked" or "hashed"), the writer stores caller numbers and names as the call
+records do (see kpi.caller_redaction). Journal files are created 0600 and a journal
+directory the writer creates 0700 (FILE_MODE, DIR_MODE): the journal is written and read by
+the engine's own service user only, and may hold full numbers (storage "full").
 """
 
 from __future__ import annotations
@@ -21,7 +27,12 @@ from typing import Any
 
 import orjson
 
+from kpi.caller_redaction import CallerRedaction
+
 log = logging.getLogger(__name__)
+
+FILE_MODE = 0o600  # journal files: the engine's user only (they may hold caller numbers)
+DIR_MODE = 0o700  # the journal's directory, when the writer creates it
 
 JsonObject = dict[str, Any]
 
@@ -48,6 +59,11 @@ class JournalWriter:
     The active file is `path`; a rotated file becomes `<stem>-<YYYYmmddTHHMMSS>-<n>.jsonl.gz`
     next to it, so sorting names gives chronological order (see `journal_files`).
     Synchronous on purpose: one short `write` per event; the engine may call it from a thread.
+
+    `caller_number`: how a caller number is kept at rest — None keeps events as received
+    (storage "full"); the engine's `CallerNumberPolicy.store` masks or hashes every caller
+    number and name as the event is written (events are then re-serialised, compact).
+    Files are FILE_MODE; existing files of this journal are tightened to it on open.
     """
 
     def __init__(
@@ -60,6 +76,7 @@ class JournalWriter:
         fsync: FsyncPolicy = FsyncPolicy.INTERVAL,
         fsync_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
+        caller_number: Callable[[str], str] | None = None,
     ) -> None:
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
@@ -74,10 +91,13 @@ class JournalWriter:
         self._clock = clock
         self.rotated: list[Path] = []
         self.lines_written = 0
+        self.unreadable_dropped = 0  # raw text that is not JSON, dropped when redacting
+        self._redaction = CallerRedaction(caller_number) if caller_number is not None else None
         self._seq = 0
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "ab")  # noqa: SIM115 - kept open for appends
+            _make_dir(self.path.parent)
+            _tighten(journal_files(self.path))
+            self._file = _open_append(self.path)
         except OSError as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc.strerror or exc}") from exc
         self._size = self._file.tell()
@@ -89,13 +109,28 @@ class JournalWriter:
             self._day = _utc_day(os.stat(self.path).st_mtime)
 
     def append(self, event: bytes | str | Mapping[str, Any]) -> None:
-        """Write one event: raw text as received (unchanged) or a mapping (serialised)."""
+        """Write one event: raw text as received (unchanged) or a mapping (serialised).
+
+        With a `caller_number` rule, the event is written with its caller numbers stored
+        by that rule; raw text that is not JSON is then dropped (counted in
+        `unreadable_dropped`), since nothing in it could be found and protected.
+        """
+        redaction = self._redaction
         if isinstance(event, Mapping):
-            line = orjson.dumps(event)
+            line = orjson.dumps(event if redaction is None else redaction.event(event))
         else:
             line = event.encode("utf-8") if isinstance(event, str) else bytes(event)
             line = line.strip()
-            if b"\n" in line or b"\r" in line:  # pretty-printed JSON: one line per event
+            if redaction is not None:
+                try:
+                    line = orjson.dumps(redaction.event(orjson.loads(line)))
+                except orjson.JSONDecodeError:
+                    self.unreadable_dropped += 1
+                    if self.unreadable_dropped == 1:
+                        log.warning("journal: dropped an event that is not JSON (caller "
+                                    "numbers could not be protected in it)")
+                    return
+            elif b"\n" in line or b"\r" in line:  # pretty-printed JSON: one line per event
                 line = orjson.dumps(orjson.loads(line))
         now = self._clock()
         if self._size and (
@@ -136,7 +171,7 @@ class JournalWriter:
             os.replace(self.path, target)
             rotated = _gzip_file(target) if self.compress else target
             self.rotated.append(rotated)
-        self._file = open(self.path, "ab")  # noqa: SIM115
+        self._file = _open_append(self.path)
         self._size = 0
         self._day = _utc_day(now)
         return rotated
@@ -153,10 +188,47 @@ class JournalWriter:
         self.close()
 
 
+def _make_dir(directory: Path) -> None:
+    """The journal's directory; DIR_MODE if this creates it (an existing one is left as is)."""
+    if directory.is_dir():
+        return
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(mode=DIR_MODE)
+    except FileExistsError:
+        return  # created meanwhile by someone else: theirs
+    os.chmod(directory, DIR_MODE)  # mkdir's mode is reduced by the umask, never widened
+
+
+def _open_append(path: Path) -> Any:
+    """Open for appending, created FILE_MODE (a file left wider by an older version is
+    tightened: its owner is this user)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    try:
+        if os.fstat(fd).st_mode & 0o777 != FILE_MODE:
+            os.fchmod(fd, FILE_MODE)
+        return os.fdopen(fd, "ab")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _tighten(paths: Iterable[Path]) -> None:
+    """Best effort: existing journal files to FILE_MODE (rotated before this version)."""
+    for path in paths:
+        try:
+            if path.stat().st_mode & 0o777 & ~FILE_MODE:
+                os.chmod(path, FILE_MODE)
+        except OSError as exc:
+            log.warning("journal: cannot restrict access to %s: %s", path, exc.strerror or exc)
+
+
 def _gzip_file(path: Path) -> Path:
     target = path.with_name(path.name + ".gz")
     tmp = target.with_name(target.name + ".tmp")
-    with open(path, "rb") as src, gzip.open(tmp, "wb", compresslevel=6) as dst:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with open(path, "rb") as src, open(fd, "wb") as raw, \
+            gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as dst:
         shutil.copyfileobj(src, dst, 1024 * 1024)
     with open(tmp, "rb") as done:
         os.fsync(done.fileno())
