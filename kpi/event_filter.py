@@ -9,6 +9,7 @@ same decision, inlined for batches).
 from __future__ import annotations
 
 from ari_app.ari.events import KNOWN_EVENT_TYPES
+from ari_app.domain.variables import CHANNEL_VARS
 
 ARI_EVENT_TYPES = KNOWN_EVENT_TYPES  # every event type of Asterisk 22's events.json
 
@@ -25,7 +26,7 @@ _NOISE_TYPE_BYTES = frozenset(t.encode() for t in NOISE_TYPES)
 SKIP_KIND: dict[bytes, bool] = {**dict.fromkeys(_NOISE_TYPE_BYTES, True), b"ChannelVarset": False}
 
 # The channel variables the fold reads (roles, queue, agent, call; see docs/kpi.md).
-HOTLINE_VARS = ("HOTLINE_ROLE", "HOTLINE_QUEUE", "HOTLINE_AGENT_ID", "HOTLINE_CALL_ID")
+HOTLINE_VARS = CHANNEL_VARS
 
 
 def _type_at(line: bytes) -> int:

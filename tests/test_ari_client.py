@@ -200,4 +200,6 @@ def test_caller_numbers_masked_in_error_text() -> None:
         AriRequestInfo("POST", "/channels", {"endpoint": "PJSIP/13900001234@trunk"}),
         500, {"error": "Allocation failed"})
     assert "13900001234" not in str(err)
-    assert "1234@trunk" in str(err)
+    assert "*******1234@trunk" in str(err)
+    short = AriRequestInfo("POST", "/channels/c1/dtmf", {"dtmf": "1234"})
+    assert str(short) == "POST /channels/c1/dtmf?dtmf=****"  # <= 4 digits: all masked

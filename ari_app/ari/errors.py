@@ -12,14 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ari_app.domain.privacy import mask
+
 _SECRET_PARAMS = frozenset({"api_key", "password", "passwd", "secret", "token"})
 _NUMBER_PARAMS = frozenset({"callerId", "endpoint", "extension", "to", "from", "dtmf"})
-_DIGITS = re.compile(r"\d{5,}")
+_DIGITS = re.compile(r"\d+")
 
 
 def mask_number(text: str) -> str:
-    """Mask digit runs that may be phone numbers, keeping the last 4 digits."""
-    return _DIGITS.sub(lambda m: "*" * (len(m.group()) - 4) + m.group()[-4:], text)
+    """Mask each digit run of a number-valued parameter (`PJSIP/13900001234@trunk`) by the
+    one caller-number rule, `ari_app.domain.privacy.mask`."""
+    return _DIGITS.sub(lambda m: mask(m.group()), text)
 
 
 def scrub_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
