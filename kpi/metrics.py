@@ -10,6 +10,11 @@ threshold), so in PromQL
 
 is exact (le is inclusive, as "wait ≤ T" is). "Answered within X rings" is strict (t < X·P),
 so its exact count is the counter hotline_agent_answered_within_rings_total.
+
+Given the configured queues and agents, every per-queue and per-agent series exists at 0
+from the start (a labelled series otherwise appears only at its first event, and ratios
+such as answer timeliness or abandon rate would stay empty until the first RONA or short
+abandon).
 """
 
 from __future__ import annotations
@@ -98,9 +103,12 @@ def bucket_edges(params: KpiParams, include_threshold: bool, max_rings: int = 12
 class _Gauges(Collector):
     """Gauges computed from the fold state when Prometheus scrapes."""
 
-    def __init__(self, state: KpiState, now: Callable[[], float] | None) -> None:
+    def __init__(
+        self, state: KpiState, now: Callable[[], float] | None, queues: Iterable[str] = ()
+    ) -> None:
         self._state = state
         self._now = now
+        self._queues = tuple(queues)
 
     def collect(self) -> Iterator[Metric]:
         state = self._state
@@ -109,9 +117,11 @@ class _Gauges(Collector):
                                     labels=["queue"])
         longest = GaugeMetricFamily("hotline_longest_wait_seconds",
                                     GAUGES["hotline_longest_wait_seconds"], labels=["queue"])
-        for queue, arrivals in sorted(calls_waiting(state).items()):
+        by_queue: dict[str, list[int]] = {queue: [] for queue in self._queues}
+        by_queue.update(calls_waiting(state))
+        for queue, arrivals in sorted(by_queue.items()):
             waiting.add_metric([queue], len(arrivals))
-            longest.add_metric([queue], max(0.0, now - min(arrivals) / 1000))
+            longest.add_metric([queue], max(0.0, now - min(arrivals) / 1000) if arrivals else 0.0)
         yield waiting
         yield longest
         counts = agents_by_state(state)
@@ -130,7 +140,12 @@ class _Gauges(Collector):
 
 
 class KpiMetrics:
-    """Live KPI metrics in `registry`; feed it every ARI event (or the facts you folded)."""
+    """Live KPI metrics in `registry`; feed it every ARI event (or the facts you folded).
+
+    `queues` and `agents` (the config's queue names and agent ids): their series are
+    created at 0 at once, so dashboards see every known queue and agent before its first
+    call. Queues and agents met later (not in the config) get theirs at first use.
+    """
 
     def __init__(
         self,
@@ -138,6 +153,9 @@ class KpiMetrics:
         params: KpiParams,
         state: KpiState | None = None,
         now: Callable[[], float] | None = None,
+        *,
+        queues: Iterable[str] = (),
+        agents: Iterable[str] = (),
     ) -> None:
         self.params = params
         self.state = state if state is not None else KpiState(keep_facts=False)
@@ -155,7 +173,17 @@ class KpiMetrics:
             buckets=wait_edges)
         self._ring = Histogram("hotline_agent_ring_seconds", HISTOGRAMS[
             "hotline_agent_ring_seconds"][1], ["agent"], registry=registry, buckets=ring_edges)
-        registry.register(_Gauges(self.state, now))
+        queue_names, agent_ids = tuple(queues), tuple(agents)
+        registry.register(_Gauges(self.state, now, queue_names))
+        for queue in queue_names:
+            for name in QUEUE_COUNTERS:
+                self._c[name].labels(queue)
+            self._wait.labels(queue)
+            self._abandon.labels(queue)
+        for agent in agent_ids:
+            for name in AGENT_COUNTERS:
+                self._c[name].labels(agent)
+            self._ring.labels(agent)
 
     def feed(self, event: Event) -> list[Fact]:
         """Fold one event into the state and the metrics; returns the facts."""
