@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: installs the project and its dev tools into .venv, starts
-# PostgreSQL and Mosquitto where they are not running, then runs ruff, mypy --strict and
-# pytest. Extra arguments go to pytest.
+# PostgreSQL and Mosquitto where they are not running, then runs ruff, mypy --strict, the
+# import layering contracts (lint-imports, pyproject.toml) and pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 bash scripts/services.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
+.venv/bin/lint-imports
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?
