@@ -101,7 +101,12 @@ def make_config() -> Config:
                     "team": "red",
                 },
                 {"name": "tom", "password_hash": _h("tom-pw"), "role": "team_lead", "team": "blue"},
-                {"name": "sue", "password_hash": _h("sue-pw"), "role": "supervisor"},
+                {
+                    "name": "sue",
+                    "password_hash": _h("sue-pw"),
+                    "role": "supervisor",
+                    "device": "PJSIP/sup",  # the supervisors' phone monitoring may dial
+                },
                 {"name": "adam", "password_hash": _h("adam-pw"), "role": "admin"},
             ],
         }

@@ -4,6 +4,7 @@ Admins see configuration, not calls (least privilege)."""
 import re
 from enum import Enum
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import Depends, FastAPI
 
@@ -14,7 +15,36 @@ from ari_app.config.settings import Config
 ADMINS: Roles = {"admin": "all"}
 REDACTED = "***"
 _SECRET_KEYS = frozenset({"password_hash", "pin_hash", "password", "token", "salt"})
-_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)[^@]*@")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
+# Query parameters that carry credentials (libpq's `password`, `sslpassword`, API keys...).
+_SECRET_PARAM = re.compile(
+    r"(pass|pwd|secret|token|key|auth|credential|signature|sig)", re.IGNORECASE
+)
+
+
+def redact_url(url: str) -> str:
+    """`url` with every credential replaced by ***: the userinfo's password and the value
+    of each query parameter whose name says it is a secret."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return REDACTED  # not parseable: show nothing of it
+    netloc = parts.netloc
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:{REDACTED}@{hostport}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(k, REDACTED if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="*"
+        )
+    out = f"{parts.scheme}://{netloc}{parts.path}"
+    if query:
+        out += f"?{query}"
+    if parts.fragment:
+        out += f"#{REDACTED}"
+    return out
 
 
 def _redact(value: Any, secret: bool = False) -> Any:
@@ -27,7 +57,7 @@ def _redact(value: Any, secret: bool = False) -> Any:
     if isinstance(value, str):
         if secret and value:
             return REDACTED
-        return _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", value)
+        return _URL.sub(lambda m: redact_url(m.group(0)), value)
     return value
 
 

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from ari_app.api.access import OWN_TEAM_ALL, Access, ApiContext, Policy
 from ari_app.api.control import AgentInfo, Forbidden
 from ari_app.api.errors import ApiError
+from ari_app.api.phones import check_device
 from ari_app.api.schemas import AgentIdPath, LoginIn, PauseIn
 
 
@@ -43,7 +44,9 @@ def agent_routes(ctx: ApiContext, app: FastAPI) -> None:
         request: Request,
         access: Annotated[Access, Depends(login)],
     ) -> AgentInfo:
-        """Log the agent in on a phone; wrong PINs count towards the login rate limit."""
+        """Log the agent in on a configured phone; wrong PINs count towards the login rate
+        limit."""
+        device = check_device(ctx.phones, body.device)
         key = f"pin:{agent_id}"
         ip = request.client.host if request.client else "unknown"
         wait = ctx.throttle.retry_after(key, ip, ctx.clock())
@@ -54,7 +57,7 @@ def agent_routes(ctx: ApiContext, app: FastAPI) -> None:
                 headers={"Retry-After": str(max(1, int(wait + 0.999)))},
             )
         try:
-            info = await control.login(agent_id, body.pin, body.device)
+            info = await control.login(agent_id, body.pin, device)
         except Forbidden:
             ctx.throttle.failed(key, ip, ctx.clock())
             raise

@@ -26,7 +26,7 @@ class AuditSink(Protocol):
 def format_detail(outcome: str, fields: dict[str, str]) -> str:
     parts = [f"outcome={outcome}"]
     for key, value in fields.items():
-        shown = value if _PLAIN.match(value) else json.dumps(value, ensure_ascii=False)
+        shown = value if _PLAIN.fullmatch(value) else json.dumps(value, ensure_ascii=False)
         parts.append(f"{key}={shown}")
     return " ".join(parts)
 

@@ -15,18 +15,19 @@ from ari_app.config.settings import Config
 
 
 def resolve_target(config: Config, text: str) -> TransferTarget:
-    """`queue:NAME`, `agent:ID` or a department name, checked against the configuration."""
+    """`queue:NAME`, `agent:ID` or a department name, checked against the configuration;
+    the 422 never echoes the text (no input is echoed)."""
     kind, _, rest = text.partition(":")
     if kind == "queue" and rest:
         if rest not in {q.name for q in config.queues}:
-            raise ApiError(422, f"target: unknown queue {rest!r}")
+            raise ApiError(422, "body.target: not a configured queue")
         return TransferTarget("queue", rest)
     if kind == "agent" and rest:
         if rest not in {a.id for a in config.agents}:
-            raise ApiError(422, f"target: unknown agent {rest!r}")
+            raise ApiError(422, "body.target: not a configured agent")
         return TransferTarget("agent", rest)
     if text not in {d.name for d in config.departments}:
-        raise ApiError(422, f"target: unknown department {text!r}")
+        raise ApiError(422, "body.target: not a configured department")
     return TransferTarget("department", text)
 
 

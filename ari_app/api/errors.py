@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -25,6 +26,7 @@ _CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "timeout",
     409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",
@@ -81,13 +83,23 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _problem(error: Mapping[str, Any]) -> FieldProblem:
+    """One bad field, without its value: an unknown field's name is input too, so it is
+    reported at its parent's location; a message quoting the value is replaced."""
+    loc = tuple(error.get("loc", ()))
+    message = str(error.get("msg", ""))
+    if error.get("type") == "extra_forbidden":
+        return FieldProblem(location=_location(loc[:-1]), message="unknown fields are refused")
+    value = error.get("input")
+    if isinstance(value, str | int | float) and len(str(value)) >= 4 and str(value) in message:
+        message = "invalid value"
+    return FieldProblem(location=_location(loc), message=message)
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     """422 naming each bad field; the offending values are never echoed (PINs travel here)."""
     assert isinstance(exc, RequestValidationError)
-    problems = [
-        FieldProblem(location=_location(tuple(e.get("loc", ()))), message=str(e.get("msg", "")))
-        for e in exc.errors()
-    ]
+    problems = [_problem(e) for e in exc.errors()]
     summary = "; ".join(f"{p.location}: {p.message}" for p in problems[:5]) or "invalid request"
     return error_response(422, "invalid_request", summary, fields=problems)
 

@@ -20,8 +20,11 @@ AGENT_ID = r"^[0-9A-Za-z]{1,16}$"
 CALL_ID = r"^[A-Za-z0-9._-]{1,64}$"
 SESSION_ID = r"^[A-Za-z0-9._-]{1,64}$"
 RECORDING_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
-# A local phone (tech/resource); never a trunk dial string, so audio cannot leave the site.
-DEVICE = r"^[A-Za-z0-9]{1,16}/[A-Za-z0-9_.@-]{1,64}$"
+# A local phone (Tech/endpoint): no `@context`, no `/number`, so never a dial string that
+# leaves the site; the routes then accept configured phones only (`api.phones`).
+# Patterns end in `$`: pydantic matches them with Rust's regex, where `$` is the end of the
+# text (no trailing newline). Python's `re` must use `fullmatch` with them, never `match`.
+DEVICE = r"^[A-Za-z][A-Za-z0-9]{0,15}/[A-Za-z0-9_.-]{1,64}$"
 TRANSFER_TARGET = r"^(queue:[A-Za-z0-9_-]{1,64}|agent:[0-9A-Za-z]{1,16}|[A-Za-z0-9_-]{1,64})$"
 # Free text an agent picks or types; bounded, printable (any script), no control characters.
 REASON = r"^[^\x00-\x1f\x7f]{1,64}$"

@@ -11,9 +11,12 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Generator
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+
+from ari_app.config.settings import HttpSettings
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -48,8 +51,33 @@ class ApiServer:
         return not self._task.done()
 
 
-async def serve_api(app: FastAPI, host: str, port: int, *, graceful_seconds: int = 5) -> ApiServer:
-    """Start serving `app` on host:port (0 = any free port) in the running loop."""
+def uvicorn_options(settings: HttpSettings) -> dict[str, Any]:
+    """What of `[http]` uvicorn applies itself. Forwarded headers (X-Forwarded-For/-Proto)
+    are believed only from `trusted_proxies`, and not at all by default: uvicorn's own
+    default trusts them from 127.0.0.1, so anything on the host could pick the client
+    address the login throttle and the logs see."""
+    proxies = list(settings.trusted_proxies)
+    return {
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies if proxies else [],
+        "timeout_keep_alive": settings.keep_alive_seconds,
+    }
+
+
+async def serve_api(
+    app: FastAPI,
+    host: str,
+    port: int,
+    *,
+    graceful_seconds: int = 5,
+    settings: HttpSettings | None = None,
+) -> ApiServer:
+    """Start serving `app` on host:port (0 = any free port) in the running loop.
+
+    `settings` (trusted proxies, keep-alive) defaults to the `[http]` that `create_api`
+    left in `app.state`."""
+    if settings is None:
+        settings = getattr(app.state, "http_settings", None) or HttpSettings()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -66,6 +94,7 @@ async def serve_api(app: FastAPI, host: str, port: int, *, graceful_seconds: int
         log_config=None,
         server_header=False,
         timeout_graceful_shutdown=graceful_seconds,
+        **uvicorn_options(settings),
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="hotline-api")

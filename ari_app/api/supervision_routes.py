@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from ari_app.api.access import Access, ApiContext, Policy, Roles
 from ari_app.api.control import IndexedRecording, MonitorSession, MonitorTarget
+from ari_app.api.phones import check_device
 from ari_app.api.schemas import (
     AgentIdPath,
     CallIdPath,
@@ -44,10 +45,12 @@ def supervision_routes(ctx: ApiContext, app: FastAPI) -> None:
     async def monitor_call(
         call_id: CallIdPath, body: MonitorIn, access: Annotated[Access, Depends(on_call)]
     ) -> MonitorSession:
-        """Dial the supervisor's device and bridge it with a snoop on the call's agent leg."""
-        with access.audited(mode=body.mode, device=body.device) as notes:
+        """Dial the supervisor's phone (a configured one) and bridge it with a snoop on the
+        call's agent leg."""
+        device = check_device(ctx.phones, body.device)
+        with access.audited(mode=body.mode, device=device) as notes:
             session = await control.monitor(
-                MonitorTarget("call", call_id), body.mode, body.device, access.who.name
+                MonitorTarget("call", call_id), body.mode, device, access.who.name
             )
             notes["session"] = session.session_id
         return session
@@ -65,9 +68,10 @@ def supervision_routes(ctx: ApiContext, app: FastAPI) -> None:
         agent_id: AgentIdPath, body: MonitorIn, access: Annotated[Access, Depends(on_agent)]
     ) -> MonitorSession:
         """Monitor whatever call the agent is on now."""
-        with access.audited(mode=body.mode, device=body.device) as notes:
+        device = check_device(ctx.phones, body.device)
+        with access.audited(mode=body.mode, device=device) as notes:
             session = await control.monitor(
-                MonitorTarget("agent", agent_id), body.mode, body.device, access.who.name
+                MonitorTarget("agent", agent_id), body.mode, device, access.who.name
             )
             notes["session"] = session.session_id
         return session
