@@ -69,9 +69,11 @@ class Bridging(PbxCore):
             ch = self.channels.get(cid)
             if ch is None or ch.gone:
                 raise AriError(400, "Channel not found")
-            if ch.bridge != br.id:
-                raise AriError(422, "Channel not in this bridge")
+            if not ch.in_stasis:
+                raise AriError(422, "Channel not in Stasis application")
             chans.append(ch)
+        if any(ch.bridge != br.id for ch in chans):
+            raise AriError(422, "Channel not in this bridge")
         for ch in chans:
             self._leave_bridge(ch)
         self._finish_orphan_recordings(br)

@@ -115,6 +115,13 @@ class ChannelLifecycle(PbxCore):
             return
         ch.dialing = False
         self._ch_event(ch, "ChannelHangupRequest", cause=SOFTHANGUP_EXPLICIT, soft=True)
+        if ch.ari_created and ch.state == "Down" and ch.in_stasis:
+            # races/create_dial_race: a created channel never dialled is hung up by its own
+            # thread once Stasis() returns, and chan_pjsip declines it (SIP 603).
+            self._leave_all(ch)
+            self._ch_event(ch, "ChannelHangupRequest", cause=cause, tech_cause=603)
+            self._destroy(ch, cause, 603)
+            return
         self._end_channel(ch, cause, None)
 
     def phone_hangup(self, channel_id: str) -> None:
@@ -166,13 +173,17 @@ class ChannelLifecycle(PbxCore):
 
     def _end_channel(self, ch: Channel, cause: int, tech_cause: int | None) -> None:
         """After the hangup request: leave bridge and Stasis, then be destroyed."""
+        self._leave_all(ch)
+        self._destroy(ch, cause, tech_cause)
+
+    def _leave_all(self, ch: Channel) -> None:
+        """Leave bridge (ending its recordings if none but recorders remain), media, Stasis."""
         bridge_id = ch.bridge
         self._leave_bridge(ch)
         self._stop_channel_media(ch)
         self._leave_stasis(ch)
         if bridge_id is not None:
             self._finish_orphan_recordings(self.bridges.get(bridge_id))
-        self._destroy(ch, cause, tech_cause)
 
     def _stop_channel_media(self, ch: Channel) -> None:
         for pb_id in list(ch.playbacks):

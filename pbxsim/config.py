@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pbxsim.timing import Timing, TimingError, timing_from_env, timing_from_mapping
+
 DEFAULT_CHANNELVARS = ("HOTLINE_ROLE", "HOTLINE_CALL_ID", "HOTLINE_QUEUE", "HOTLINE_AGENT_ID")
 
 # 2026-11-22T23:14:00Z, the day the traces were recorded; events = base + loop time.
@@ -80,6 +82,8 @@ class SimConfig:
     wall_base: float = DEFAULT_WALL_BASE
     first_uniqueid_seq: int = 1
     sound_durations: dict[str, float] = field(default_factory=dict)
+    # Asterisk's asynchrony (pbxsim.timing); off unless HOTLINE_SIM_TIMING says otherwise.
+    timing: Timing = field(default_factory=timing_from_env)
 
     def endpoint_key(self, tech: str, resource: str) -> str:
         return f"{tech}/{resource}"
@@ -119,8 +123,16 @@ def load_config(path: Path | None = None, **overrides: Any) -> SimConfig:
         [dialplan.12345]
         app = "hotline"
         args = ["support"]
+        [timing]                # see pbxsim.timing; replaces HOTLINE_SIM_TIMING
+        stasis_delay = 0.05
+        random = true
+        seed = 3
+        reorder = 0.5
     """
-    cfg = SimConfig()
+    try:
+        cfg = SimConfig()
+    except TimingError as exc:  # a bad HOTLINE_SIM_TIMING
+        raise ConfigError(str(exc)) from exc
     if path is not None:
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -149,6 +161,13 @@ def load_config(path: Path | None = None, **overrides: Any) -> SimConfig:
             cfg.recordings_dir = Path(str(raw["recordings_dir"]))
         if "sound_durations" in raw:
             cfg.sound_durations = {str(k): float(v) for k, v in raw["sound_durations"].items()}
+        if "timing" in raw:
+            if not isinstance(raw["timing"], dict):
+                raise ConfigError("timing: expected a table")
+            try:
+                cfg.timing = timing_from_mapping(raw["timing"])
+            except TimingError as exc:
+                raise ConfigError(str(exc)) from exc
         for key in ("trunk", "asterisk_id", "agents_context", "transfer_pattern"):
             if key in raw:
                 setattr(cfg, key, str(raw[key]))

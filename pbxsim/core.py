@@ -24,6 +24,7 @@ from pbxsim.model import (
     bridge_snapshot,
     channel_snapshot,
 )
+from pbxsim.timing import Timing, TimingDraws
 
 Later = Callable[[float, Callable[[], None]], Cancellable]
 Sink = Callable[[str, Json], None]
@@ -71,6 +72,12 @@ class PbxCore(ABC):
         self._unreal_seq = 1  # core_unreal.c numbers Recorder/ and Local/ pairs alike
         self._ids = 0
         self.started = config.wall_base
+        self.timing = TimingDraws(config.timing)
+
+    def set_timing(self, timing: Timing) -> None:
+        """New timing settings, draws restarted from their seed."""
+        self.config.timing = timing
+        self.timing = TimingDraws(timing)
 
     def wall(self) -> float:
         return self.config.wall_base + self._now()
@@ -163,7 +170,7 @@ class PbxCore(ABC):
             self._ch_event(ch, "ChannelVarset", variable=name, value="")
 
     def set_variable(self, channel_id: str, name: str, value: str) -> None:
-        ch = self.channel(channel_id)
+        ch = self.stasis_channel(channel_id)  # unlike GET, setting needs the app's control
         if not name:
             raise AriError(400, "Variable name is required")
         if name.startswith("PJSIP_TRANSFER_HANDLING("):
@@ -198,6 +205,20 @@ class PbxCore(ABC):
         ch.app = app
         ch.in_stasis = True
         self._ch_event(ch, "StasisStart", args=args)
+
+    def _enter_stasis_later(self, ch: Channel, enter: Callable[[], None]) -> None:
+        """A channel Asterisk puts into Stasis from its own thread (create, originate): at
+        once with timing off, else after the drawn delay; until then `ch.in_stasis` is False,
+        so operations that need the app's control of it answer 409 / 422."""
+        if self.config.timing.stasis_delay <= 0:
+            enter()
+            return
+
+        def entered() -> None:
+            if not ch.gone:
+                enter()
+
+        self._after(ch, self.timing.stasis_delay(), entered)
 
     def _leave_stasis(self, ch: Channel) -> None:
         if not ch.in_stasis:

@@ -69,12 +69,19 @@ class Dialing(PbxCore):
         orig = self.channel(originator, "Originator channel not found", 400) if originator else None
         ch = self._outbound(endpoint, channel_id, variables, app, announce_vars=True)
         ch.originator = originator
+        ch.ari_created = True
         response = self.snap(ch)
         args = [a for a in app_args.split(",") if a] if app_args else []
-        self._enter_stasis(ch, app, args, via_dialplan=True, dialplan_event=True)
-        if orig is not None:
-            ch.connected_name, ch.connected_number = orig.caller_name, orig.caller_number
-            self._ch_event(ch, "ChannelConnectedLine")
+        connected = (orig.caller_name, orig.caller_number) if orig is not None else None
+
+        def enter() -> None:
+            self._enter_stasis(ch, app, args, via_dialplan=True, dialplan_event=True)
+            if connected is not None:
+                ch.connected_name, ch.connected_number = connected
+                self._ch_event(ch, "ChannelConnectedLine")
+
+        # The channel's own thread runs Stasis(): with timing on, after this answer.
+        self._enter_stasis_later(ch, enter)
         return response
 
     def dial(self, channel_id: str, caller: str | None, timeout: int) -> None:
@@ -136,7 +143,8 @@ class Dialing(PbxCore):
         self._dial_event(ch, "ANSWER", dialstring_always)
         if ch.originated and ch.dial_app is not None and not ch.in_stasis:
             app, args = ch.dial_app
-            self._enter_stasis(ch, app, args, via_dialplan=True, dialplan_event=False)
+            self._enter_stasis_later(ch, lambda: self._enter_stasis(
+                ch, app, args, via_dialplan=True, dialplan_event=False))
 
     def _dial_timeout(self, ch: Channel, dialstring_always: bool) -> None:
         if ch.gone or not ch.dialing:

@@ -102,6 +102,7 @@ class Channel:
     answered_at: float | None = None
     dialing: bool = False
     originated: bool = False  # dialled by POST /channels (AppDial2 until answered)
+    ari_created: bool = False  # made by POST /channels/create (its own thread runs Stasis)
     dial_app: tuple[str, tuple[str, ...]] | None = None
     talk: float | None = None  # inbound: caller hangs up this long after answer
     inbound: bool = False

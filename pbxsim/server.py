@@ -2,7 +2,8 @@
 simulator's control API (/sim/...), around the pure-ish `Pbx` state machine.
 
 Events a REST call causes are flushed to every websocket before its response is sent,
-as Asterisk does.
+as Asterisk usually does; with `timing.reorder` (pbxsim.timing) a seeded share of answers
+goes out first and those events after it, still in order before any later event.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from pbxsim.config import RINGING_ORDERS, EndpointBehaviour, SimConfig
 from pbxsim.core import AriError
 from pbxsim.model import Json
 from pbxsim.pbx import Pbx
-from pbxsim.rest import handle
+from pbxsim.rest import RestResult, handle
+from pbxsim.timing import Timing, TimingError, timing_from_mapping
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class Simulator:
         self.pbx = Pbx(self.config, self._now, self._later, self._deliver)
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        self._held: list[tuple[str, Json]] | None = None  # events behind a REST answer
 
     # ------------------------------------------------------------- clock
     @staticmethod
@@ -79,6 +82,9 @@ class Simulator:
 
     # ------------------------------------------------------------- events
     def _deliver(self, app: str, event: Json) -> None:
+        if self._held is not None:
+            self._held.append((app, event))
+            return
         for client in self._clients:
             if app in client.apps:
                 client.queue.put_nowait(event)
@@ -182,15 +188,31 @@ class Simulator:
                 self.hub.bad_requests += 1
                 return web.json_response({"message": "Failed to parse body as JSON"}, status=400)
         path = "/" + request.match_info["tail"]
+        if self._held is None and self.pbx.timing.answer_first():
+            return await self._answer_first(request, path, body)
         result = handle(self.spec, self.pbx, request.method, path, request.query, body)
         if result.status >= 400:
             self.hub.bad_requests += 1
         await self.drain()
-        if result.file is not None:
-            return web.Response(body=result.file.read_bytes(), content_type="audio/wav")
-        if result.status == 204:
-            return web.Response(status=204)
-        return web.json_response(result.body, status=result.status)
+        return _response(result)
+
+    async def _answer_first(self, request: web.Request, path: str,
+                            body: Any) -> web.StreamResponse:
+        """The REST answer, sent before the events its request caused; those (and any that
+        come meanwhile) are held back, then delivered in their order."""
+        self._held = []
+        try:
+            result = handle(self.spec, self.pbx, request.method, path, request.query, body)
+            if result.status >= 400:
+                self.hub.bad_requests += 1
+            response = _response(result)
+            await response.prepare(request)
+            await response.write_eof()
+        finally:
+            held, self._held = self._held, None
+            for app, event in held:
+                self._deliver(app, event)
+        return response
 
     @web.middleware
     async def _auth(self, request: web.Request,
@@ -279,6 +301,14 @@ class Simulator:
         return web.json_response({"channel": channel_id, "handling": handling,
                                   "local_channels": created}, status=202)
 
+    async def _sim_timing(self, request: web.Request) -> web.Response:
+        if request.method == "PUT":
+            try:
+                self.set_timing(timing_from_mapping(await self._control_json(request)))
+            except TimingError as exc:
+                raise AriError(400, str(exc)) from exc
+        return web.json_response(self.config.timing.as_json())
+
     async def _sim_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats())
 
@@ -293,6 +323,8 @@ class Simulator:
         application.router.add_post("/sim/channels/{id}/refer", self._sim_refer)
         application.router.add_post("/sim/endpoints/{tech}/{resource}/refer", self._sim_refer)
         application.router.add_get("/sim/stats", self._sim_stats)
+        application.router.add_get("/sim/timing", self._sim_timing)
+        application.router.add_put("/sim/timing", self._sim_timing)
         return application
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -322,6 +354,11 @@ class Simulator:
             raise AriError(400, "endpoint must be TECH/resource")
         self.pbx.endpoints[endpoint] = behaviour
         return behaviour
+
+    def set_timing(self, timing: Timing) -> Timing:
+        """Asterisk's asynchrony from now on (pbxsim.timing); draws restart from the seed."""
+        self.pbx.set_timing(timing)
+        return timing
 
     def place_call(self, caller: str, exten: str, *, patience: float | None = None,
                    talk: float | None = None, caller_name: str = "") -> str:
@@ -355,6 +392,14 @@ class Simulator:
         out["bridges"] = len(self.pbx.bridges)
         out["max_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return out
+
+
+def _response(result: RestResult) -> web.Response:
+    if result.file is not None:
+        return web.Response(body=result.file.read_bytes(), content_type="audio/wav")
+    if result.status == 204:
+        return web.Response(status=204)
+    return web.json_response(result.body, status=result.status)
 
 
 def _drain_queue(queue: asyncio.Queue[Json | None]) -> None:

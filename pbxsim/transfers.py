@@ -61,7 +61,7 @@ class Transfers(PbxCore):
     def transfer_progress(self, channel_id: str, state: str) -> None:
         """POST /channels/{id}/transfer_progress: NOTIFY the phone, report ChannelTransfer.
         Without a REFER waiting for the app it does nothing (204)."""
-        ch = self.channel(channel_id)
+        ch = self.stasis_channel(channel_id)
         refer = ch.refer
         if refer is None or refer.done:
             return

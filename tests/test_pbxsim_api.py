@@ -15,6 +15,7 @@ import pytest
 from ari_app.ari.timestamps import parse_ari_timestamp
 from pbxsim.config import ConfigError, EndpointBehaviour, SimConfig, load_config
 from pbxsim.server import Simulator
+from pbxsim.timing import Timing
 
 AUTH = {"Authorization": "Basic aG90bGluZTpob3RsaW5l"}  # hotline:hotline
 
@@ -45,7 +46,7 @@ class Rig:
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    sim = Simulator(SimConfig(recordings_dir=tmp_path / "rec"))
+    sim = Simulator(SimConfig(recordings_dir=tmp_path / "rec", timing=Timing()))
     await sim.start()
     async with aiohttp.ClientSession(headers=AUTH) as http:
         ws = await http.ws_connect(f"{sim.base_url}/ari/events?app=hotline")

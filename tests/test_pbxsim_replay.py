@@ -9,6 +9,7 @@ import pytest
 
 from pbxsim.config import SimConfig
 from pbxsim.server import Simulator
+from pbxsim.timing import Timing
 from tests.conftest import TRACES
 from tests.trace_replay import (
     ReplayReport,
@@ -36,7 +37,7 @@ EXACT = [
 
 @pytest.fixture
 async def sim(tmp_path: Path) -> AsyncIterator[Simulator]:
-    simulator = Simulator(SimConfig(recordings_dir=tmp_path / "rec"))
+    simulator = Simulator(SimConfig(recordings_dir=tmp_path / "rec", timing=Timing()))
     await simulator.start()
     yield simulator
     await simulator.stop()

@@ -15,6 +15,7 @@ import pytest
 from pbxsim.config import ConfigError, EndpointBehaviour, SimConfig, load_config
 from pbxsim.dialplan import PatternError, exten_matches
 from pbxsim.server import Simulator
+from pbxsim.timing import Timing
 
 AUTH = {"Authorization": "Basic aG90bGluZTpob3RsaW5l"}  # hotline:hotline
 Event = dict[str, Any]
@@ -55,7 +56,7 @@ class Rig:
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    sim = Simulator(SimConfig(recordings_dir=tmp_path / "rec"))
+    sim = Simulator(SimConfig(recordings_dir=tmp_path / "rec", timing=Timing()))
     await sim.start()
     async with aiohttp.ClientSession(headers=AUTH) as http:
         ws = await http.ws_connect(f"{sim.base_url}/ari/events?app=hotline")
