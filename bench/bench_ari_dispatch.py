@@ -22,8 +22,8 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ari_app.ari.dispatcher import Dispatcher  # noqa: E402
-from ari_app.ari.replay import load_trace  # noqa: E402
+from tests.ari_support.dispatcher import Dispatcher  # noqa: E402
+from tests.ari_support.replay import load_trace  # noqa: E402
 
 TRACES = ROOT / "tests" / "data" / "ari" / "traces"
 IDS = re.compile(rb"\d{10}\.\d+|agent-100\d-a|call-a")

@@ -20,7 +20,8 @@ from ari_app.ari.errors import (
     AriPreconditionFailed,
     AriServerError,
 )
-from ari_app.ari.replay import ReplayServer, load_trace
+from tests.ari_support.replay import ReplayServer, load_trace
+from tests.ari_support.resources import typed
 
 USER, PASSWORD = "hotline-app", "S3cr3t-pw-xyz"
 
@@ -67,7 +68,7 @@ async def test_rest_errors_trace_maps_to_typed_errors(
         assert err.message in str(err)
         assert p["path"] in str(err)
     ok = next(p for p in probes if p["status"] == 200 and p["path"] == "/applications/hotline")
-    app = await client.applications.get("hotline")
+    app = await typed(client).applications.get("hotline")
     assert app == ok["response"]
 
 
@@ -77,14 +78,14 @@ async def test_typed_methods_raise_typed_errors(server: ReplayServer, client: Ar
     server.respond("POST", "/channels/c1/ring", 412, {"message": "Channel in invalid state"})
     server.respond("POST", "/bridges/b1/addChannel", 422, not_in_stasis)
     with pytest.raises(AriConflict):
-        await client.channels.answer("c1")
+        await typed(client).channels.answer("c1")
     with pytest.raises(AriPreconditionFailed):
-        await client.channels.ring("c1")
+        await typed(client).channels.ring("c1")
     with pytest.raises(AriNotInStasis) as info:
-        await client.bridges.add_channel("b1", ["c1", "c2"])
+        await typed(client).bridges.add_channel("b1", ["c1", "c2"])
     assert info.value.params == {"channel": "c1,c2"}
     with pytest.raises(AriNotFound) as nf:  # unknown path: the fake answers 404 like Asterisk
-        await client.playbacks.get("nope")
+        await typed(client).playbacks.get("nope")
     assert nf.value.message == "Resource not found"
 
 
@@ -93,7 +94,7 @@ async def test_originate_sends_variables_in_body(server: ReplayServer, client: A
     _, probes = load_trace(traces_dir / "agent_busy.jsonl")
     server.respond_from_probes(probes)
     probe = probes[0]
-    channel = await client.channels.originate(
+    channel = await typed(client).channels.originate(
         "PJSIP/agent1003", app="hotline", app_args="agent", channel_id="agent-1003-a",
         timeout=10, variables={"HOTLINE_AGENT_ID": "1003", "HOTLINE_ROLE": "agent"})
     assert channel["id"] == "agent-1003-a"
@@ -106,15 +107,15 @@ async def test_originate_sends_variables_in_body(server: ReplayServer, client: A
 async def test_stored_file_bytes_and_204(server: ReplayServer, client: AriClient) -> None:
     server.respond("GET", "/recordings/stored/call-1/file", 200, b"RIFF\x00\x01wav")
     server.respond("DELETE", "/recordings/stored/call-1", 204)
-    assert await client.recordings.get_stored_file("call-1") == b"RIFF\x00\x01wav"
-    assert await client.recordings.delete_stored("call-1") is None
+    assert await typed(client).recordings.get_stored_file("call-1") == b"RIFF\x00\x01wav"
+    assert await typed(client).recordings.delete_stored("call-1") is None
     assert server.requests[-1].method == "DELETE"
 
 
 async def test_connection_error_is_typed_and_names_request() -> None:
     async with AriClient("http://127.0.0.1:9", USER, PASSWORD, "hotline", timeout=2) as c:
         with pytest.raises(AriConnectionError) as info:
-            await c.channels.answer("c1")
+            await typed(c).channels.answer("c1")
     assert info.value.request is not None
     assert info.value.request.path == "/channels/c1/answer"
 
@@ -122,7 +123,7 @@ async def test_connection_error_is_typed_and_names_request() -> None:
 async def test_wrong_password_is_an_http_error_without_credentials(server: ReplayServer) -> None:
     async with AriClient(server.base_url, USER, "wrong-pw-123", "hotline") as c:
         with pytest.raises(AriHttpError) as info:
-            await c.channels.list()
+            await typed(c).channels.list()
     assert info.value.status == 401
     assert "wrong-pw-123" not in str(info.value) + repr(info.value)
 
@@ -177,7 +178,7 @@ async def test_credentials_never_logged_or_shown(
         texts.append(repr(client))
         async with client:
             with pytest.raises(AriNotFound) as nf:
-                await client.channels.answer("c1")
+                await typed(client).channels.answer("c1")
             texts += [str(nf.value), repr(nf.value)]
             server.refuse_ws = True
             with pytest.raises(AriConnectionError) as ce:

@@ -12,9 +12,10 @@ import pytest
 
 from ari_app.ari.client import AriClient
 from ari_app.ari.connection import Backoff, ConnectionState, SupervisedConnection
-from ari_app.ari.dispatcher import Dispatcher
-from ari_app.ari.reconcile import Snapshot, compare, seed_router
-from ari_app.ari.replay import ReplayServer, load_trace
+from ari_app.ari.reconcile import Snapshot
+from tests.ari_support.dispatcher import Dispatcher
+from tests.ari_support.reconcile_check import compare, seed_router
+from tests.ari_support.replay import ReplayServer, load_trace
 from tests.conftest import TRACES
 
 USER, PASSWORD = "app", "pw-for-tests-1"
@@ -203,7 +204,7 @@ async def test_connection_feeds_dispatcher_per_call(server: ReplayServer) -> Non
 
 
 def test_compare_and_seed_router() -> None:
-    from ari_app.ari.callkey import CallRouter
+    from tests.ari_support.callkey import CallRouter
 
     snap = Snapshot(APP, CHANNELS, BRIDGES, 2)  # type: ignore[arg-type]
     report = compare(snap, known_channels=["c1", "gone-9"], known_bridges=["br-old"])

@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
-from ari_app.ari.callkey import NO_CALL, CallRouter, local_base, snooped_channel_id
-from ari_app.ari.dispatcher import Dispatcher
-from ari_app.ari.replay import load_trace
+from tests.ari_support.callkey import NO_CALL, CallRouter, local_base, snooped_channel_id
+from tests.ari_support.dispatcher import Dispatcher
+from tests.ari_support.replay import load_trace
 from tests.conftest import TRACES
 
 Event = dict[str, Any]

@@ -18,7 +18,8 @@ import pytest
 
 from ari_app.ari import models
 from ari_app.ari.client import encode_params
-from ari_app.ari.resources import (
+from ari_app.ari.spec import AriSpec, Operation, load_spec
+from tests.ari_support.resources import (
     Applications,
     Asterisk,
     Bridges,
@@ -27,7 +28,6 @@ from ari_app.ari.resources import (
     Playbacks,
     Recordings,
 )
-from ari_app.ari.spec import AriSpec, Operation, load_spec
 
 RESOURCE_CLASSES = (Channels, Bridges, Playbacks, Recordings, Endpoints, Applications, Asterisk)
 
@@ -190,7 +190,7 @@ def test_typed_enums_cover_spec_enums(spec: AriSpec) -> None:
 
 
 def test_bridge_type_literal_is_spec_list(api_docs_dir: Path) -> None:
-    from ari_app.ari.resources import BridgeType
+    from tests.ari_support.resources import BridgeType
 
     assert set(get_args(BridgeType)) == bridge_type_attributes(api_docs_dir)
 

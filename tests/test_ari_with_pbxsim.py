@@ -10,9 +10,10 @@ import pytest
 
 from ari_app.ari.client import AriClient
 from ari_app.ari.connection import ConnectionState, SupervisedConnection
-from ari_app.ari.dispatcher import Dispatcher
 from ari_app.ari.errors import AriBadRequest, AriNotFound, AriServerError
 from ari_app.ari.timestamps import parse_ari_timestamp
+from tests.ari_support.dispatcher import Dispatcher
+from tests.ari_support.resources import typed
 
 pbxsim = pytest.importorskip("pbxsim.server")
 config = pytest.importorskip("pbxsim.config")
@@ -53,12 +54,12 @@ async def test_originate_agent_leg_events_in_order(sim: Any) -> None:
     async with client, SupervisedConnection(client, dispatcher.put) as conn:
         await asyncio.wait_for(conn.wait_for_state(ConnectionState.CONNECTED), 10)
         dispatcher.router.register_channel("agent-1001-call7", "call7")  # before the request
-        channel = await client.channels.originate(
+        channel = await typed(client).channels.originate(
             "PJSIP/agent1001", app="hotline", app_args="agent", channel_id="agent-1001-call7",
             timeout=10, variables={"HOTLINE_ROLE": "agent", "HOTLINE_AGENT_ID": "1001"})
         assert channel["id"] == "agent-1001-call7"
         await asyncio.wait_for(log.until("call7", "StasisStart"), 30)
-        await client.channels.hangup("agent-1001-call7", reason="normal")
+        await typed(client).channels.hangup("agent-1001-call7", reason="normal")
         await asyncio.wait_for(log.until("call7", "ChannelDestroyed"), 30)
         await asyncio.wait_for(dispatcher.drain(), 10)
     events = log.by_call["call7"]
@@ -81,21 +82,21 @@ async def test_originate_agent_leg_events_in_order(sim: Any) -> None:
 async def test_errors_are_typed_against_the_simulator(sim: Any) -> None:
     async with AriClient(sim.base_url, "hotline", "hotline", "hotline") as client:
         with pytest.raises(AriNotFound) as nf:
-            await client.channels.answer("nope")
+            await typed(client).channels.answer("nope")
         assert nf.value.message == "Channel not found"
         with pytest.raises(AriServerError) as se:
-            await client.channels.originate("PJSIP/nobody", app="hotline")
+            await typed(client).channels.originate("PJSIP/nobody", app="hotline")
         assert se.value.message == "Allocation failed"
         with pytest.raises(AriBadRequest):
             await client.request("POST", "/channels", params={"app": "hotline"})
         with pytest.raises(AriNotFound):
-            await client.recordings.get_stored("nope")
+            await typed(client).recordings.get_stored("nope")
         with pytest.raises(AriNotFound):
-            await client.bridges.add_channel("nope", ["a", "b"])
+            await typed(client).bridges.add_channel("nope", ["a", "b"])
         with pytest.raises(AriNotFound):  # no event socket yet: app not registered
-            await client.applications.get("hotline")
+            await typed(client).applications.get("hotline")
         socket = await client.connect_events()
-        app = await client.applications.get("hotline")
+        app = await typed(client).applications.get("hotline")
         assert app["name"] == "hotline"
         await socket.close()
 
@@ -116,21 +117,21 @@ async def test_inbound_call_flow_through_dispatcher(sim: Any) -> None:
         if etype == "StasisStart" and event["args"] == ["support"]:
             caller = event["channel"]["id"]
             agent = f"agent-1002-{caller}"
-            await client.channels.ring(caller)
+            await typed(client).channels.ring(caller)
             router.register_channel(agent, key)
-            await client.channels.create(
+            await typed(client).channels.create(
                 "PJSIP/agent1002", "hotline", app_args="agent", channel_id=agent,
                 originator=caller, variables={"HOTLINE_CALL_ID": key, "HOTLINE_ROLE": "agent"})
-            await client.channels.dial(agent, caller=caller, timeout=20)
+            await typed(client).channels.dial(agent, caller=caller, timeout=20)
         elif etype == "Dial" and event["dialstatus"] == "ANSWER":
             caller, agent = key, event["peer"]["id"]
-            await client.channels.answer(caller)
+            await typed(client).channels.answer(caller)
             router.register_bridge(f"br-{key}", key)
-            await client.bridges.create(type="mixing", bridge_id=f"br-{key}")
-            await client.bridges.add_channel(f"br-{key}", [caller, agent])
+            await typed(client).bridges.create(type="mixing", bridge_id=f"br-{key}")
+            await typed(client).bridges.add_channel(f"br-{key}", [caller, agent])
         elif etype == "StasisEnd" and event["channel"]["id"] == key:
-            await client.channels.hangup(f"agent-1002-{key}")
-            await client.bridges.destroy(f"br-{key}")
+            await typed(client).channels.hangup(f"agent-1002-{key}")
+            await typed(client).bridges.destroy(f"br-{key}")
 
     dispatcher = Dispatcher(handler)
     router_ref.append(dispatcher)

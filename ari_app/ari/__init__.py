@@ -1,9 +1,9 @@
-"""A thin, typed asyncio layer over Asterisk's REST Interface (ARI).
+"""A thin asyncio layer over Asterisk's REST Interface (ARI): what the engine uses.
 
-Public names are re-exported here; see docs/ari-client.md.
+`AriClient` (REST requests and the event WebSocket), `SupervisedConnection` (reconnect,
+heartbeat, reconcile snapshot), the typed errors and event parsing; see docs/ari-client.md.
 """
 
-from ari_app.ari.callkey import NO_CALL, CallKeyFn, CallRouter
 from ari_app.ari.client import AriClient, EventSocket
 from ari_app.ari.connection import (
     Backoff,
@@ -11,7 +11,6 @@ from ari_app.ari.connection import (
     ConnectionStats,
     SupervisedConnection,
 )
-from ari_app.ari.dispatcher import Dispatcher, DispatchStats, Handler
 from ari_app.ari.errors import (
     AriBadRequest,
     AriConflict,
@@ -25,10 +24,9 @@ from ari_app.ari.errors import (
     AriServerError,
 )
 from ari_app.ari.events import Event, EventParser, FrameError, parse_frame
-from ari_app.ari.reconcile import ReconcileReport, Snapshot, compare, seed_router
+from ari_app.ari.reconcile import Snapshot
 
 __all__ = [
-    "NO_CALL",
     "AriBadRequest",
     "AriClient",
     "AriConflict",
@@ -41,21 +39,13 @@ __all__ = [
     "AriRequestInfo",
     "AriServerError",
     "Backoff",
-    "CallKeyFn",
-    "CallRouter",
     "ConnectionState",
     "ConnectionStats",
-    "DispatchStats",
-    "Dispatcher",
     "Event",
     "EventParser",
     "EventSocket",
     "FrameError",
-    "Handler",
-    "ReconcileReport",
     "Snapshot",
     "SupervisedConnection",
-    "compare",
     "parse_frame",
-    "seed_router",
 ]

@@ -23,15 +23,6 @@ from ari_app.ari.errors import (
     scrub_params,
 )
 from ari_app.ari.events import Event, EventParser
-from ari_app.ari.resources import (
-    Applications,
-    Asterisk,
-    Bridges,
-    Channels,
-    Endpoints,
-    Playbacks,
-    Recordings,
-)
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +109,8 @@ class EventSocket:
 
 
 class AriClient:
-    """ARI over HTTP + WebSocket. Typed operations hang off `channels`, `bridges`, ...
-
-    `request()` is the generic escape hatch; `events()` yields the app's events.
-    """
+    """ARI over HTTP + WebSocket: `request()` sends any REST request (the engine's
+    commands each know theirs), `connect_events()` / `events()` give the app's events."""
 
     def __init__(
         self,
@@ -147,13 +136,6 @@ class AriClient:
         self.parser = parser or EventParser()
         self.stats = ClientStats()
         self._session: aiohttp.ClientSession | None = None
-        self.channels = Channels(self)
-        self.bridges = Bridges(self)
-        self.playbacks = Playbacks(self)
-        self.recordings = Recordings(self)
-        self.endpoints = Endpoints(self)
-        self.applications = Applications(self)
-        self.asterisk = Asterisk(self)
 
     def __repr__(self) -> str:
         return f"AriClient(base_url={str(self.base_url)!r}, app={self.app!r})"

@@ -8,7 +8,7 @@ with a reason and counted by `EventParser`; they never raise into the reader loo
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Final, NotRequired, TypedDict, cast
+from typing import Any, Final, NotRequired, TypedDict
 
 import orjson
 
@@ -267,22 +267,3 @@ class EventParser:
             self.stats.unknown_type += 1
             log.info("ARI event of unknown type %r passed through", event["type"])
         return event
-
-
-def channel_of(event: Event) -> Channel | None:
-    """The event's main channel snapshot (`channel`, or `peer` for Dial)."""
-    channel = event.get("channel") or event.get("peer")
-    return cast(Channel, channel) if isinstance(channel, dict) else None
-
-
-def bridge_of(event: Event) -> Bridge | None:
-    bridge = event.get("bridge")
-    return cast(Bridge, bridge) if isinstance(bridge, dict) else None
-
-
-def channel_var(channel: Channel | None, name: str) -> str | None:
-    """A channelvar from a snapshot (ari.conf `channelvars`); '' counts as unset."""
-    if channel is None:
-        return None
-    value = channel.get("channelvars", {}).get(name)
-    return value or None

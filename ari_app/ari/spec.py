@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -89,12 +89,6 @@ class AriSpec:
             object.__setattr__(self, "_by_method", cached)
         return cached
 
-    def by_nickname(self, resource: str, nickname: str) -> Operation:
-        for op in self.operations:
-            if op.resource == resource and op.nickname == nickname:
-                return op
-        raise KeyError(f"{resource}.{nickname}")
-
     def event_types(self) -> frozenset[str]:
         return frozenset(self.models["Event"].sub_types)
 
@@ -103,9 +97,6 @@ class AriSpec:
         names = set(self.models[event_type].properties)
         names |= set(self.models["Event"].properties) | set(self.models["Message"].properties)
         return frozenset(names)
-
-    def iter_operations(self) -> Iterator[Operation]:
-        return iter(self.operations)
 
 
 def default_spec_dir() -> Path:

@@ -6,7 +6,7 @@ KPIs are computed from these, never from arrival time, so parsing must be exact 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 
 class TimestampError(ValueError):
@@ -48,7 +48,3 @@ def parse_ari_timestamp(text: str) -> float:
         raise TimestampError(f"not an ARI timestamp: {text!r}") from exc
     return (parsed - _EPOCH).total_seconds()
 
-
-def to_datetime(epoch_seconds: float, tz: timezone = UTC) -> datetime:
-    """Aware datetime for an epoch; used where periods (hour/day) are bucketed."""
-    return _EPOCH.astimezone(tz) + timedelta(seconds=epoch_seconds)

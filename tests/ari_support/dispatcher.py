@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ari_app.ari.callkey import CallKeyFn, CallRouter
 from ari_app.ari.events import KNOWN_EVENT_TYPES, Event, EventParser
+from tests.ari_support.callkey import CallKeyFn, CallRouter
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ari_app.ari.events import Event
+from ari_app.domain.variables import CALL_ID
 
 CallKeyFn = Callable[[Event], str]
 """Maps an event to the key of the call it belongs to (events of one key run in order)."""
@@ -26,7 +27,7 @@ CallKeyFn = Callable[[Event], str]
 NO_CALL = ""
 """Key of events about no call (endpoints, device states, ApplicationReplaced, ...)."""
 
-CALL_ID_VAR = "HOTLINE_CALL_ID"
+CALL_ID_VAR = CALL_ID
 
 
 def local_base(name: str) -> str | None:

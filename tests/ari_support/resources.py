@@ -502,3 +502,20 @@ class Asterisk(_Resource):
     async def set_global_variable(self, variable: str, value: str | None = None) -> None:
         await self._r.request(
             "POST", "/asterisk/variable", params=query(variable=variable, value=value))
+
+
+class TypedAri:
+    """The typed resources over one client: `typed(client).channels.originate(...)`."""
+
+    def __init__(self, client: Requester) -> None:
+        self.channels = Channels(client)
+        self.bridges = Bridges(client)
+        self.playbacks = Playbacks(client)
+        self.recordings = Recordings(client)
+        self.endpoints = Endpoints(client)
+        self.applications = Applications(client)
+        self.asterisk = Asterisk(client)
+
+
+def typed(client: Requester) -> TypedAri:
+    return TypedAri(client)
