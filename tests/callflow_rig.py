@@ -12,7 +12,15 @@ from ari_app.ari.timestamps import format_ari_timestamp
 from ari_app.callflow.switchboard import Limits, Switchboard
 from ari_app.config.hours import is_open
 from ari_app.config.settings import Config, parse_config
-from ari_app.domain.commands import AriCommand, CancelTimer, Command, Publish, StartTimer, TimerKey
+from ari_app.domain.commands import (
+    AriCommand,
+    CancelTimer,
+    Command,
+    Note,
+    Publish,
+    StartTimer,
+    TimerKey,
+)
 from ari_app.domain.events import DomainEvent
 from ari_app.domain.passwords import hash_secret
 
@@ -68,6 +76,7 @@ class Rig:
         self.timers: dict[TimerKey, float] = {}
         self.sent: list[AriCommand] = []
         self.published: list[DomainEvent] = []
+        self.notes: list[Note] = []  # what the core asked the shell to log
 
     # -- feeding the core
     def _run(self, commands: Iterable[Command]) -> list[AriCommand]:
@@ -79,6 +88,8 @@ class Rig:
                 self.timers.pop(c.key, None)
             elif isinstance(c, Publish):
                 self.published.append(c.event)
+            elif isinstance(c, Note):
+                self.notes.append(c)
             else:
                 ari.append(c)
         self.sent += ari

@@ -482,6 +482,9 @@ def test_malformed_and_unknown_events_are_counted_not_fatal() -> None:
     assert rig.raw({"type": "Dial", "peer": "nonsense"}) == []
     assert rig.raw({"nope": 1}) == []
     assert rig.core.counters["malformed"] == 3
+    # the core does no I/O: it asks the shell to log each rejection
+    assert [n.level for n in rig.notes] == ["warning"] * 3
+    assert "StasisStart" in rig.notes[0].message
     rig.event("ChannelDestroyed", channel={"id": "stranger"}, cause=16, cause_txt="x")
     assert rig.core.counters["unknown_channel"] == 1
     assert rig.event("PlaybackFinished", playback={"id": "who"}) == []

@@ -1,12 +1,15 @@
-"""One hotline call: its state and the facts the summary is built from.
+"""One hotline call: its state, the legs and media it holds, and the facts its summary is
+built from.
 
-States: queued → (offer ringing) → greeting → bridged → ending, or queued → overflow →
-ending; bridged → transferring → bridged (with the target, or back with the agent) or →
-queued (a transfer to a queue, or a failed one with no agent left). An offer (one agent leg)
-lives inside the queued state: the caller keeps their place in line while it rings. The
-transitions themselves are decided by the core (ari_app.callflow.switchboard), which sees
-agents and queues too; this module keeps the per-call facts honest (times, offers, legs
-still up, talk and hold by segments across transfers) and turns them into a `CallSummary`."""
+A call's state changes only through `Call.move`, which checks `TRANSITIONS` and refuses an
+illegal move (h11's `_state.py` is the model): a bug then ends that one call instead of
+leaving it in a state nothing expects. The legs (caller, agent), the call's bridge and its
+recording are small states of their own (`Leg`, `BridgeState`, `RecordingState`); the
+yes/no questions the flow asks (`caller_up`, `agent_up`, `legs_down`, `recording_done`) are
+derived from them. Which move to make is decided by the call flow (ari_app.callflow), which
+also sees agents and queues; this module keeps the per-call facts honest (times, offers,
+talk and hold by segments across transfers) and turns them into a `CallSummary`.
+"""
 
 from __future__ import annotations
 
@@ -20,13 +23,50 @@ from ari_app.domain.privacy import mask
 
 
 class CallState(StrEnum):
-    QUEUED = "queued"
-    GREETING = "greeting"
-    BRIDGED = "bridged"
-    OVERFLOW = "overflow"
-    TRANSFERRING = "transferring"
-    ENDING = "ending"
-    WRAPUP = "wrap-up"
+    QUEUED = "queued"  # waiting in a queue; an offer to one agent may be ringing
+    GREETING = "greeting"  # an agent answered; the caller hears the greeting
+    BRIDGED = "bridged"  # caller and agent (or a transfer's target) talk
+    TRANSFERRING = "transferring"  # a transfer runs (announcement, target ringing, consult)
+    OVERFLOW = "overflow"  # not for an agent: a prompt, then hang-up or voicemail
+    ENDING = "ending"  # over; waiting for the legs and the recording to be confirmed gone
+    FINISHED = "finished"  # forgotten by the flow (its summary may wait for the wrap-up)
+
+
+TRANSITIONS: dict[CallState, frozenset[CallState]] = {
+    CallState.QUEUED: frozenset(
+        {CallState.QUEUED, CallState.GREETING, CallState.OVERFLOW, CallState.ENDING}
+    ),
+    CallState.GREETING: frozenset({CallState.BRIDGED, CallState.ENDING}),
+    CallState.BRIDGED: frozenset({CallState.TRANSFERRING, CallState.ENDING}),
+    CallState.TRANSFERRING: frozenset(
+        {CallState.BRIDGED, CallState.QUEUED, CallState.OVERFLOW, CallState.ENDING}
+    ),
+    CallState.OVERFLOW: frozenset({CallState.ENDING}),
+    CallState.ENDING: frozenset({CallState.FINISHED}),
+    CallState.FINISHED: frozenset(),
+}
+
+
+class IllegalMove(RuntimeError):
+    """A move `TRANSITIONS` does not allow: a bug in the call flow, never bad input."""
+
+
+class Leg(StrEnum):
+    NONE = "none"  # no such leg yet (no agent answered, or the agent left)
+    UP = "up"
+    GONE = "gone"
+
+
+class BridgeState(StrEnum):
+    NONE = "none"
+    UP = "up"
+    DESTROYED = "destroyed"
+
+
+class RecordingState(StrEnum):
+    NONE = "none"
+    RUNNING = "running"
+    DONE = "done"  # finished, failed or given up on
 
 
 @dataclass(slots=True)
@@ -85,15 +125,15 @@ class Call:
     vip: bool
     arrived_at: float
     seq: int
-    answered_mode: bool = False
+    caller_answered: bool = False  # we answered the caller's channel (never undone)
     state: CallState = CallState.QUEUED
     offer: Offer | None = None
     offers: list[OfferSummary] = field(default_factory=list)
     tried: set[str] = field(default_factory=set)
     agent_id: str = ""
     agent_channel: str = ""
-    caller_up: bool = True
-    agent_up: bool = False
+    caller_leg: Leg = Leg.UP
+    agent_leg: Leg = Leg.NONE
     answered_at: float | None = None
     bridged_at: float | None = None
     talk_ended_at: float | None = None
@@ -103,11 +143,11 @@ class Call:
     hangup_by: str = ""
     overflow: str = ""
     bridge_id: str = ""
+    bridge: BridgeState = BridgeState.NONE
     recording: str = ""
     recording_format: str = ""
-    recording_done: bool = True
+    recording_state: RecordingState = RecordingState.NONE
     recording_seconds: float | None = None
-    voicemail: str = ""
     playbacks: dict[str, str] = field(default_factory=dict)
     after_prompt: str = ""
     caller_number: str = field(default="", repr=False)
@@ -129,7 +169,6 @@ class Call:
     external: bool = False  # the caller was handed to an outside number
     taken_by: str = ""  # the first agent who answered (the record's agent)
     wrapup_agent: str = ""  # the agent whose wrap-up closes the summary
-    bridge_destroyed: bool = False
     xfer_seq: int = 0
     monitor_seq: int = 0
     # talk and hold, by segments: a transfer ends one agent's talk and starts another's
@@ -154,9 +193,67 @@ class Call:
             return f"{base}-{self.offer_seq}"
         return base
 
+    def move(self, to: CallState) -> None:
+        """The one way a call changes state. Raises IllegalMove."""
+        if to not in TRANSITIONS[self.state]:
+            raise IllegalMove(f"call {self.call_id}: {self.state} -> {to} is not allowed")
+        self.state = to
+
+    @property
+    def live(self) -> bool:
+        return self.state not in (CallState.ENDING, CallState.FINISHED)
+
+    @property
+    def caller_up(self) -> bool:
+        return self.caller_leg is Leg.UP
+
+    @property
+    def agent_up(self) -> bool:
+        return self.agent_leg is Leg.UP
+
+    @property
+    def bridge_up(self) -> bool:
+        return self.bridge is BridgeState.UP
+
+    @property
+    def recording_done(self) -> bool:
+        return self.recording_state is not RecordingState.RUNNING
+
     @property
     def legs_down(self) -> bool:
         return not (self.caller_up or self.agent_up or self.aux_up)
+
+    def agent_joined(self, channel_id: str) -> None:
+        """`channel_id` is now the call's agent side (an agent, or a transfer's target)."""
+        self.agent_channel = channel_id
+        self.agent_leg = Leg.UP
+
+    def agent_left(self) -> None:
+        if self.agent_leg is Leg.UP:
+            self.agent_leg = Leg.GONE
+
+    def caller_left(self) -> None:
+        self.caller_leg = Leg.GONE
+
+    def bridged(self, bridge_id: str) -> None:
+        self.bridge_id = bridge_id
+        self.bridge = BridgeState.UP
+
+    def unbridged(self) -> bool:
+        """The call's bridge goes; False if it was not up (nothing to destroy)."""
+        if self.bridge is not BridgeState.UP:
+            return False
+        self.bridge = BridgeState.DESTROYED
+        return True
+
+    def recording_started(self, name: str, fmt: str) -> None:
+        self.recording = name
+        self.recording_format = fmt
+        self.recording_state = RecordingState.RUNNING
+
+    def recording_ended(self) -> None:
+        if self.recording_state is RecordingState.RUNNING:
+            self.recording_state = RecordingState.DONE
 
     def talk_starts(self, now: float) -> None:
         if self.talk_from is None:

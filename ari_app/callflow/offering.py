@@ -4,20 +4,18 @@ unavailable, cancelled).
 
 The decisions themselves are elsewhere (ari_app.callflow.strategy picks the agent,
 ari_app.callflow.agents moves its state); this module applies them to the switchboard's
-calls and appends the commands to its shared list."""
+calls through the desk."""
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections import Counter
-from collections.abc import Mapping
 
-from ari_app.callflow.agents import Agent, AgentRegistry
+from ari_app.callflow.agents import Agent
 from ari_app.callflow.call import Call, CallState, Offer
-from ari_app.callflow.queueing import Entry, WaitingList
+from ari_app.callflow.desk import Desk
+from ari_app.callflow.queueing import Entry
 from ari_app.callflow.strategy import QueueRanking
-from ari_app.config.settings import Config, QueueSettings
 from ari_app.domain.commands import (
     AGENT_ID,
     CALL_ID,
@@ -25,51 +23,22 @@ from ari_app.domain.commands import (
     ROLE,
     TRANSFER_HANDLING,
     CancelTimer,
-    Command,
     CreateChannel,
     Dial,
     Hangup,
-    Publish,
     SetVar,
     StartTimer,
 )
-from ari_app.domain.events import AgentState, AgentStateChanged, CallStateChanged, OfferResult
+from ari_app.domain.events import AgentState, AgentStateChanged, OfferResult
 
 
 class Offering:
     """Available agents and the offers of waiting calls to them."""
 
-    def __init__(
-        self,
-        *,
-        config: Config,
-        queues: Mapping[str, QueueSettings],
-        waiting: Mapping[str, WaitingList],
-        agents: AgentRegistry,
-        calls: Mapping[str, Call],
-        periods: Mapping[str, float],
-        setup_seconds: float,
-        busy_retry_seconds: float,
-        phone_transfers: str,
-        channels: dict[str, str],
-        out: list[Command],
-        counters: Counter[str],
-    ) -> None:
-        """`periods`: ring cadence period per queue; `channels`: the switchboard's map of
-        channel id -> call id."""
-        self.config = config
-        self.app = config.engine.app
-        self.queues = queues
-        self.waiting = waiting
-        self.agents = agents
-        self.calls = calls
-        self.periods = periods
-        self.setup_seconds = setup_seconds
-        self.busy_retry_seconds = busy_retry_seconds
-        self.phone_transfers = phone_transfers
-        self.channels = channels
-        self.out = out
-        self.counters = counters
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        agents = desk.agents
+        queues = desk.queues
         self.available: set[str] = set()
         self._order = {aid: i for i, aid in enumerate(agents.order)}
         self._rr_last: dict[str, str] = {q: "" for q in queues}
@@ -87,7 +56,7 @@ class Offering:
         aid = event.agent_id
         if event.state is AgentState.AVAILABLE:
             self.available.add(aid)
-            agent = self.agents.get(aid)
+            agent = self.desk.agents.get(aid)
             if agent is not None:
                 for ranking in self._serves[aid]:
                     ranking.add(agent)
@@ -95,19 +64,19 @@ class Offering:
             self.available.discard(aid)
             for ranking in self._serves.get(aid, ()):
                 ranking.discard(aid)
-        self.out.append(Publish(event))
+        self.desk.publish(event)
 
     def dispatch(self, now: float) -> None:
         """Offer waiting callers (VIPs first, then arrival order) to available agents."""
         if not self.available:
             return
-        lines = [iter(w) for w in self.waiting.values() if len(w)]
+        lines = [iter(w) for w in self.desk.waiting.values() if len(w)]
         if not lines:
             return
         stuck: set[str] = set()
         entry: Entry
         for entry in heapq.merge(*lines):
-            call = self.calls.get(entry.call_id)
+            call = self.desk.calls.get(entry.call_id)
             if call is None or call.offer is not None or call.state is not CallState.QUEUED:
                 continue
             if call.queue in stuck:
@@ -115,7 +84,7 @@ class Offering:
             agent = self._pick(call, now)
             if agent is None:
                 stuck.add(call.queue)
-                if len(stuck) == len(self.queues):
+                if len(stuck) == len(self.desk.queues):
                     return
                 continue
             self._offer(call, agent, now)
@@ -135,20 +104,20 @@ class Offering:
         return agent
 
     def _offer(self, call: Call, agent: Agent, now: float) -> None:
-        queue = self.queues[call.queue]
+        queue = self.desk.queues[call.queue]
         cid = call.call_id
         channel_id = call.agent_channel_id(agent.id)
         call.offer = Offer(agent.id, channel_id, now)
         call.tried.add(agent.id)
-        self.channels[channel_id] = cid
+        self.desk.attach(channel_id, call)
         self._rr_last[queue.name] = agent.id
         self.agent_changed(agent.offer(cid, now))
-        ring_seconds = self.ring_seconds(queue)
-        self.out += [
+        ring_seconds = self.desk.ring_seconds(queue)
+        self.desk.emit(
             CreateChannel(
                 channel_id=channel_id,
                 endpoint=agent.device,
-                app=self.app,
+                app=self.desk.app,
                 app_args="agent",
                 originator=call.caller_channel,
                 variables={
@@ -159,32 +128,28 @@ class Offering:
                 },
                 call_id=cid,
             ),
-        ]
-        if self.phone_transfers == "ari-only":
-            self.out.append(SetVar(channel_id, TRANSFER_HANDLING, "ari-only", call_id=cid))
-        self.out += [
+        )
+        if self.desk.phone_transfers == "ari-only":
+            self.desk.emit(SetVar(channel_id, TRANSFER_HANDLING, "ari-only", call_id=cid))
+        setup = self.desk.limits.setup_seconds
+        self.desk.emit(
             Dial(
                 channel_id,
                 caller=call.caller_channel,
-                timeout=math.ceil(ring_seconds + self.setup_seconds),
+                timeout=math.ceil(ring_seconds + setup),
                 call_id=cid,
             ),
-            StartTimer(("offer", channel_id), ring_seconds + self.setup_seconds),
-        ]
-        self.out.append(Publish(CallStateChanged(cid, call.queue, "offered", now, agent.id, 0)))
-
-    def ring_seconds(self, queue: QueueSettings) -> float:
-        """The RONA time: the queue's rings × its country's ring cadence period."""
-        return self.config.queue_rings(queue) * self.periods[queue.name]
+            StartTimer(("offer", channel_id), ring_seconds + setup),
+        )
+        self.desk.call_state(call, "offered", now, agent_id=agent.id)
 
     def ringing(self, call: Call, channel_id: str, now: float) -> None:
         offer = call.offer
         if offer is None or offer.channel_id != channel_id or offer.ringing_at is not None:
             return
         offer.ringing_at = now
-        self.out.append(
-            StartTimer(("offer", channel_id), self.ring_seconds(self.queues[call.queue]))
-        )
+        ring_seconds = self.desk.ring_seconds(self.desk.queues[call.queue])
+        self.desk.emit(StartTimer(("offer", channel_id), ring_seconds))
 
     def end(self, call: Call, result: OfferResult, now: float, *, hangup: bool) -> None:
         """The call's offer is over (`hangup`: the agent leg is hung up too)."""
@@ -192,11 +157,11 @@ class Offering:
         if offer is None:
             return
         call.offer = None
-        call.offers.append(offer.close(result, now, self.periods[call.queue]))
-        self.out.append(CancelTimer(("offer", offer.channel_id)))
+        call.offers.append(offer.close(result, now, self.desk.periods[call.queue]))
+        self.desk.emit(CancelTimer(("offer", offer.channel_id)))
         if hangup:
-            self.out.append(Hangup(offer.channel_id, call_id=call.call_id))
-        agent = self.agents.get(offer.agent_id)
+            self.desk.emit(Hangup(offer.channel_id, call_id=call.call_id))
+        agent = self.desk.agents.get(offer.agent_id)
         if (
             agent is not None
             and agent.state is AgentState.RINGING
@@ -206,20 +171,19 @@ class Offering:
                 agent.offer_ended(
                     now,
                     rona=result is OfferResult.RONA,
-                    pause_after=self.config.ringing.rona_pause_after,
+                    pause_after=self.desk.config.ringing.rona_pause_after,
                 )
             )
         if result is OfferResult.RONA:
-            self.counters["rona"] += 1
+            self.desk.count("rona")
         elif result in (OfferResult.BUSY, OfferResult.UNAVAILABLE) and agent is not None:
             # a busy or unreachable phone is not retried at once (it would spin)
-            agent.cool_until = now + self.busy_retry_seconds
-            self.out.append(StartTimer(("cool", agent.id), self.busy_retry_seconds))
+            agent.cool_until = now + self.desk.limits.busy_retry_seconds
+            self.desk.emit(StartTimer(("cool", agent.id), self.desk.limits.busy_retry_seconds))
 
     def timer(self, channel_id: str, now: float) -> None:
         """The agent leg's setup or RONA timer fired."""
-        call_id = self.channels.get(channel_id)
-        call = self.calls.get(call_id) if call_id else None
+        call = self.desk.call_of(channel_id)
         if call is None or call.offer is None or call.offer.channel_id != channel_id:
             return
         rang = call.offer.ringing_at is not None

@@ -373,7 +373,16 @@ class Publish:
     event: DomainEvent
 
 
-Command = AriCommand | StartTimer | CancelTimer | Publish | CheckPin
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A line for the operator's log: the core decides what is worth saying, the shell
+    writes it (`level`: warning or error)."""
+
+    level: str
+    message: str
+
+
+Command = AriCommand | StartTimer | CancelTimer | Publish | CheckPin | Note
 
 
 def call_key(command: AriCommand) -> str:

@@ -163,7 +163,7 @@ class EngineControl:
 
     def _live(self, call_id: str) -> Call:
         call = self.core.calls.get(call_id)
-        if call is None or call.state in (Flow.ENDING, Flow.WRAPUP):
+        if call is None or call.state in (Flow.ENDING, Flow.FINISHED):
             raise NotFound(f"no live call {call_id}")
         return call
 
@@ -194,7 +194,7 @@ class EngineControl:
         return [
             self._call_info(c)
             for c in self.core.calls.values()
-            if c.state not in (Flow.ENDING, Flow.WRAPUP)
+            if c.state not in (Flow.ENDING, Flow.FINISHED)
         ]
 
     async def queues(self) -> Sequence[QueueInfo]:

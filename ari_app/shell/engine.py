@@ -32,6 +32,7 @@ from ari_app.domain.commands import (
     CancelTimer,
     CheckPin,
     Command,
+    Note,
     Publish,
     StartTimer,
     TimerKey,
@@ -209,6 +210,9 @@ class Engine:
                     handle.cancel()
             elif isinstance(command, CheckPin):
                 self._spawn(self._check_phone_pin(command))
+            elif isinstance(command, Note):
+                log.log(logging.ERROR if command.level == "error" else logging.WARNING,
+                        "%s", command.message)
             elif isinstance(command, Publish):
                 for sink in self.sinks:
                     try:

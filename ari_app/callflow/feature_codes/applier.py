@@ -7,14 +7,11 @@ feature call is a control call, never a hotline call: it is tagged HOTLINE_ROLE=
 
 from __future__ import annotations
 
-import logging
-from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from ari_app.callflow.agents import Agent, AgentError, AgentRegistry
-from ari_app.callflow.call import Call
+from ari_app.callflow.agents import Agent, AgentError
+from ari_app.callflow.desk import Desk
 from ari_app.callflow.feature_codes.machine import (
     PROMPTS,
     Action,
@@ -33,9 +30,7 @@ from ari_app.callflow.feature_codes.machine import (
     pause_reason,
 )
 from ari_app.callflow.feature_codes.machine import ROLE as FEATURE_ROLE
-from ari_app.callflow.supervision.applier import Monitoring
 from ari_app.callflow.supervision.machine import MonitorError
-from ari_app.config.settings import Config
 from ari_app.domain.commands import (
     GONE_STATUSES,
     ROLE,
@@ -43,54 +38,27 @@ from ari_app.domain.commands import (
     AriCommand,
     CancelTimer,
     CheckPin,
-    Command,
     Hangup,
     Play,
     SetVar,
     StartTimer,
     StopPlayback,
 )
-from ari_app.domain.events import AgentStateChanged
 
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class AgentActions:
-    """The switchboard's agent actions a phone can ask for. Each appends its commands to
-    the shared list; `logout`/`pause`/`unpause` raise AgentError when refused."""
-
-    logout: Callable[[str, float], None]
-    pause: Callable[[str, str, float], None]
-    unpause: Callable[[str, float], None]
-    changed: Callable[[AgentStateChanged], None]
-    dispatch: Callable[[float], None]
-    forget: Callable[[str], None]
+if TYPE_CHECKING:
+    from ari_app.callflow.flow import Flow
 
 
 class FeatureCalls:
-    """Every live feature-code call, by channel id; each call appends to `out`."""
+    """Every live feature-code call, by channel id; commands go through the desk."""
 
-    def __init__(
-        self,
-        *,
-        config: Config,
-        feature_seconds: float,
-        agents: AgentRegistry,
-        calls: Mapping[str, Call],
-        monitoring: Monitoring,
-        actions: AgentActions,
-        out: list[Command],
-        counters: Counter[str],
-    ) -> None:
+    def __init__(self, desk: Desk, flow: Flow) -> None:
+        self.desk = desk
+        self.flow = flow
+        config = desk.config
         self.settings = config.feature_codes
-        self.feature_seconds = feature_seconds
-        self.agents = agents
-        self.calls = calls
-        self.monitoring = monitoring
-        self.actions = actions
-        self.out = out
-        self.counters = counters
+        self.feature_seconds = desk.limits.feature_seconds
+        self.agents = desk.agents
         self.channels: dict[str, FeatureCall] = {}  # feature-code calls by channel id
         self.playbacks: dict[str, str] = {}  # playback id -> channel id
         self._by_endpoint = {a.endpoint: a.id for a in config.agents}
@@ -99,7 +67,7 @@ class FeatureCalls:
         feature = self.channels.get(channel_id)
         step = feature.flow.checked(ok) if feature and feature.flow else None
         if feature is None or step is None:
-            self.counters["feature_late_pin_check"] += 1
+            self.desk.count("feature_late_pin_check")
         else:
             self._step(feature, step, now)
 
@@ -109,21 +77,21 @@ class FeatureCalls:
         channel_id = ch["id"]
         feature = FeatureCall(channel_id, device_of(str(ch.get("name") or "")))
         request = parse_request(args)
-        self.counters["feature_calls"] += 1
+        self.desk.count("feature_calls")
         refusal = ""
         if isinstance(request, SuperviseRequest):
             refusal = self._phone_monitor(feature, request, now)
             if not refusal:
                 return
         self.channels[channel_id] = feature
-        self.out += [
+        self.desk.emit(
             SetVar(channel_id, ROLE, FEATURE_ROLE, call_id=channel_id),
             Answer(channel_id, call_id=channel_id),
             StartTimer(("feature", channel_id), self.feature_seconds),
-        ]
+        )
         if isinstance(request, BadRequest):
-            self.counters["feature_bad_request"] += 1
-            log.warning("feature code on %s refused: %s", channel_id, request.reason)
+            self.desk.count("feature_bad_request")
+            self.desk.note("warning", f"feature code on {channel_id} refused: {request.reason}")
             self._close(feature, PROMPTS["error"])
         elif refusal:
             self._refused(feature, refusal)
@@ -136,11 +104,11 @@ class FeatureCalls:
         if feature.device not in self.settings.supervisor_endpoints:
             return "not_supervisor"
         agent = self.agents.get(request.agent_id)
-        call = self.calls.get(agent.call_id) if agent is not None and agent.call_id else None
+        call = self.desk.calls.get(agent.call_id) if agent is not None and agent.call_id else None
         if agent is None or call is None or call.agent_id != agent.id:
             return "no_call"
         try:
-            self.monitoring.start(
+            self.flow.monitoring.start(
                 call.call_id,
                 str(request.mode),
                 feature.device,
@@ -150,7 +118,7 @@ class FeatureCalls:
             )
         except MonitorError as exc:
             return "no_call" if exc.code in ("not_found", "invalid_state") else "monitor_conflict"
-        self.counters["feature_monitor"] += 1
+        self.desk.count("feature_monitor")
         return ""
 
     def _agent(self, feature: FeatureCall, request: AgentRequest, now: float) -> None:
@@ -171,29 +139,30 @@ class FeatureCalls:
             return
         try:
             if request.action is Action.LOGOUT:
-                self.actions.logout(agent.id, now)
+                self.flow.agent_actions.logout(agent.id, now)
                 done = "logout_ok"
             elif request.action is Action.PAUSE:
                 reasons = self.settings.pause_reasons
-                self.actions.pause(agent.id, pause_reason(request.reason_code, reasons), now)
+                reason = pause_reason(request.reason_code, reasons)
+                self.flow.agent_actions.pause(agent.id, reason, now)
                 done = "paused"
             else:
                 self._hold_agent(feature, agent, now)
-                self.actions.unpause(agent.id, now)
+                self.flow.agent_actions.unpause(agent.id, now)
                 done = "unpaused"
         except AgentError as exc:
             self._refused(feature, exc.code)
             return
-        self.counters[f"feature_{request.action}"] += 1
+        self.desk.count(f"feature_{request.action}")
         self._close(feature, PROMPTS[done])
 
     def _step(self, feature: FeatureCall, step: Step, now: float) -> None:
         cid = feature.channel_id
-        self.out.append(CancelTimer(("digits", cid)))
+        self.desk.emit(CancelTimer(("digits", cid)))
         if isinstance(step, Ask):
             self._play(feature, step.media)
         elif isinstance(step, Verify):
-            self.out.append(CheckPin(cid, step.agent_id, step.pin))
+            self.desk.emit(CheckPin(cid, step.agent_id, step.pin))
         elif isinstance(step, Refuse):
             self._refused(feature, step.reason, step.media)
         elif isinstance(step, Login):
@@ -203,8 +172,8 @@ class FeatureCalls:
                 self._refused(feature, exc.code)
                 return
             self._hold_agent(feature, self.agents.require(step.agent_id), now)
-            self.actions.changed(event)
-            self.counters["feature_login"] += 1
+            self.flow.offering.agent_changed(event)
+            self.desk.count("feature_login")
             self._close(feature, PROMPTS["login_ok"])
 
     def _hold_agent(self, feature: FeatureCall, agent: Agent, now: float) -> None:
@@ -214,23 +183,23 @@ class FeatureCalls:
         agent.cool_until = max(agent.cool_until, now + self.feature_seconds)
 
     def _refused(self, feature: FeatureCall, reason: str, media: tuple[str, ...] = ()) -> None:
-        self.counters[f"feature_refused_{reason}"] += 1
+        self.desk.count(f"feature_refused_{reason}")
         self._close(feature, media or PROMPTS.get(reason) or PROMPTS["refused"])
 
     def _play(self, feature: FeatureCall, media: tuple[str, ...]) -> None:
         cid = feature.channel_id
         if feature.prompt:
             self.playbacks.pop(feature.prompt, None)
-            self.out.append(StopPlayback(feature.prompt, call_id=cid))
+            self.desk.emit(StopPlayback(feature.prompt, call_id=cid))
         pid = feature.next_playback()
         feature.prompt = pid
         self.playbacks[pid] = cid
-        self.out.append(Play(cid, pid, media, call_id=cid))
+        self.desk.emit(Play(cid, pid, media, call_id=cid))
 
     def _close(self, feature: FeatureCall, media: tuple[str, ...]) -> None:
         """Say how it went, then hang up (when the prompt is over)."""
         feature.closing = True
-        self.out.append(CancelTimer(("digits", feature.channel_id)))
+        self.desk.emit(CancelTimer(("digits", feature.channel_id)))
         self._play(feature, media)
 
     def digit(self, feature: FeatureCall, digit: str, now: float) -> None:
@@ -250,7 +219,7 @@ class FeatureCalls:
         feature.prompt = ""
         cid = feature.channel_id
         if feature.closing:
-            self.out.append(Hangup(cid, call_id=cid))
+            self.desk.emit(Hangup(cid, call_id=cid))
         else:
             self._listen(feature)
 
@@ -264,8 +233,8 @@ class FeatureCalls:
 
     def feature_timer(self, channel_id: str, now: float) -> None:
         if channel_id in self.channels:
-            self.counters["feature_timeout"] += 1
-            self.out.append(Hangup(channel_id, call_id=channel_id))
+            self.desk.count("feature_timeout")
+            self.desk.emit(Hangup(channel_id, call_id=channel_id))
 
     def gone(self, channel_id: str, now: float) -> None:
         feature = self.channels.pop(channel_id, None)
@@ -274,13 +243,13 @@ class FeatureCalls:
         agent = self.agents.get(feature.holds_agent)
         if agent is not None:
             agent.cool_until = now
-            self.actions.dispatch(now)
+            self.flow.offering.dispatch(now)
         if not feature.closing:
-            self.counters["feature_abandoned"] += 1
+            self.desk.count("feature_abandoned")
         if feature.prompt:
             self.playbacks.pop(feature.prompt, None)
-        self.out += [CancelTimer(("digits", channel_id)), CancelTimer(("feature", channel_id))]
-        self.actions.forget(channel_id)
+        self.desk.emit(CancelTimer(("digits", channel_id)), CancelTimer(("feature", channel_id)))
+        self.desk.forget(channel_id)
 
     def failed(self, command: AriCommand, status: int, now: float) -> None:
         feature = self.channels[command.call_id]
@@ -289,7 +258,7 @@ class FeatureCalls:
             if feature.prompt == command.playback_id:
                 feature.prompt = ""
                 if feature.closing or status in GONE_STATUSES:
-                    self.out.append(Hangup(feature.channel_id, call_id=feature.channel_id))
+                    self.desk.emit(Hangup(feature.channel_id, call_id=feature.channel_id))
                 else:  # no prompt, but the caller may still type
                     self._listen(feature)
         elif isinstance(command, Hangup) or status in GONE_STATUSES:
@@ -299,4 +268,4 @@ class FeatureCalls:
         """(Re)arm the inter-digit timer while the login dialogue waits for digits."""
         if feature.flow is not None and feature.flow.listening:
             timeout = self.settings.digit_timeout_seconds
-            self.out.append(StartTimer(("digits", feature.channel_id), timeout))
+            self.desk.emit(StartTimer(("digits", feature.channel_id), timeout))

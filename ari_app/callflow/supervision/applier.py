@@ -3,38 +3,24 @@
 `Monitor` (ari_app.callflow.supervision.machine) decides one session's commands; this module
 owns every session, knows which channels and spy bridges belong to which, and checks a
 request against the call it targets. Kept apart from the switchboard so the call flow reads
-without the supervision bookkeeping; it shares the switchboard's command list."""
+without the supervision bookkeeping; its commands go through the desk."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
-from ari_app.callflow.agents import AgentRegistry
-from ari_app.callflow.call import Call, CallState
+from ari_app.callflow.call import CallState
+from ari_app.callflow.desk import Desk
 from ari_app.callflow.supervision.machine import Mode, Monitor, MonitorError
-from ari_app.domain.commands import AddToBridge, AriCommand, Command, Publish, Snoop
+from ari_app.domain.commands import AddToBridge, AriCommand, Publish, Snoop
 from ari_app.domain.events import MonitorEnded, MonitorModeChanged, MonitorStarted
 
 DTMF_MODES = {"1": "listen", "2": "whisper", "3": "barge"}  # a supervisor's keys while monitoring
 
 
 class Monitoring:
-    """All monitoring sessions; each call returns nothing and appends to `out`."""
+    """All monitoring sessions; each call returns nothing; commands go to the desk."""
 
-    def __init__(
-        self,
-        *,
-        app: str,
-        calls: Mapping[str, Call],
-        agents: AgentRegistry,
-        out: list[Command],
-        forget: Callable[[str], None],
-    ) -> None:
-        self.app = app
-        self.calls = calls
-        self.agents = agents
-        self.out = out
-        self.forget = forget
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
         self.sessions: dict[str, Monitor] = {}
         self.channels: dict[str, str] = {}  # channel id -> session id
         self.bridges: dict[str, str] = {}  # spy bridge id -> session id
@@ -42,8 +28,8 @@ class Monitoring:
     def start(
         self, call_id: str, mode: str, device: str, by: str, now: float, phone_channel: str = ""
     ) -> Monitor:
-        call = self.calls.get(call_id)
-        if call is None or call.state in (CallState.ENDING, CallState.WRAPUP):
+        call = self.desk.calls.get(call_id)
+        if call is None or not call.live:
             raise MonitorError("not_found", f"no live call {call_id}")
         try:
             how = Mode(mode)
@@ -52,11 +38,11 @@ class Monitoring:
         live_states = (CallState.GREETING, CallState.BRIDGED, CallState.TRANSFERRING)
         if not call.agent_up or not call.agent_channel or call.state not in live_states:
             raise MonitorError("invalid_state", f"call {call_id} has no agent on it to monitor")
-        if how is Mode.BARGE and (not call.bridge_id or call.bridge_destroyed):
+        if how is Mode.BARGE and not call.bridge_up:
             raise MonitorError("invalid_state", f"call {call_id} is not bridged yet")
         if any(m.device == device for m in self.sessions.values()):
             raise MonitorError("conflict", f"{device} is already monitoring a call")
-        holder = self.agents.on_device(device)
+        holder = self.desk.agents.on_device(device)
         if holder is not None:
             raise MonitorError("conflict", f"{device} is agent {holder.id}'s phone")
         call.monitor_seq += 1
@@ -71,14 +57,14 @@ class Monitoring:
             started_by=by,
             started_at=now,
             mode=how,
-            app=self.app,
+            app=self.desk.app,
             suffix=suffix,
             phone_channel=phone_channel,
         )
         self.sessions[session.session_id] = session
-        self.out += session.start()
+        self.desk.emit(*session.start())
         self._track(session)
-        self.out.append(
+        self.desk.emit(
             Publish(
                 MonitorStarted(
                     session.session_id, call_id, call.agent_id, str(how), device, by, now
@@ -93,16 +79,16 @@ class Monitoring:
             how = Mode(mode)
         except ValueError:
             raise MonitorError("invalid_state", f"unknown monitoring mode {mode!r}") from None
-        call = self.calls.get(session.call_id)
+        call = self.desk.calls.get(session.call_id)
         if how is Mode.BARGE:
-            if call is None or not call.bridge_id or call.bridge_destroyed:
+            if call is None or not call.bridge_up:
                 raise MonitorError("invalid_state", f"call {session.call_id} is not bridged")
             session.call_bridge = call.bridge_id
         previous = session.mode
-        self.out += session.change(how)
+        self.desk.emit(*session.change(how))
         self._track(session)
         if how is not previous:
-            self.out.append(
+            self.desk.emit(
                 Publish(
                     MonitorModeChanged(session_id, session.call_id, str(how), str(previous), now)
                 )
@@ -126,19 +112,19 @@ class Monitoring:
     def answered(self, channel_id: str, now: float) -> None:
         session = self.sessions.get(self.channels[channel_id])
         if session is not None and channel_id == session.supervisor_channel:
-            self.out += session.answered(now)
+            self.desk.emit(*session.answered(now))
 
     def leg_gone(self, channel_id: str, now: float) -> None:
         session = self.of_channel(channel_id)
         if session is None:
             self.channels.pop(channel_id, None)
             return
-        self.out += session.channel_gone(channel_id, now)
+        self.desk.emit(*session.channel_gone(channel_id, now))
         if not session.live:
             self._closed(session, now)
 
     def end(self, session: Monitor, reason: str, now: float) -> None:
-        self.out += session.end(reason, now)
+        self.desk.emit(*session.end(reason, now))
         self._closed(session, now)
 
     def _closed(self, session: Monitor, now: float) -> None:
@@ -146,9 +132,9 @@ class Monitoring:
             return
         for channel_id in session.channels():
             if self.channels.pop(channel_id, None) is not None:
-                self.forget(channel_id)
+                self.desk.forget(channel_id)
         self.bridges.pop(session.spy_bridge, None)
-        self.out.append(
+        self.desk.emit(
             Publish(MonitorEnded(session.session_id, session.call_id, session.end_reason, now))
         )
 
