@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry, Counter
 from ari_app.callflow.switchboard import Switchboard
 from ari_app.config.settings import Config
 from ari_app.domain.events import AgentState
+from kpi.cadence import ring_period_seconds
 from kpi.facts import CallAbandoned, CallAnswered, Fact
 from kpi.fold import flush
 from kpi.metrics import KpiMetrics
@@ -38,9 +39,16 @@ Scalar = str | int | float | bool | None
 
 def kpi_params(config: Config) -> KpiParams:
     """The live metrics' parameters: `[ringing]` rings, country and indications file; T is
-    the queues' common `sl_seconds` (X·P when they differ or none sets it), as
+    the queues' common service-level threshold (each queue's `sl_seconds`, else its rings
+    × its country's ring period; X·P when the queues differ), as
     `hotline kpi report --rings X --country CC [--sl-seconds T]` would take them."""
-    sls = {q.sl_seconds for q in config.queues}
+    indications = config.ringing.indications_file
+    sls = {
+        q.sl_seconds
+        if q.sl_seconds is not None
+        else config.queue_rings(q) * ring_period_seconds(config.queue_country(q), indications)
+        for q in config.queues
+    }
     sl = sls.pop() if len(sls) == 1 else None
     return make_params(
         config.ringing.rings,
@@ -86,9 +94,13 @@ class LiveKpi:
         *,
         now: Callable[[], float] | None = None,
         quiet_seconds: float = 0.5,
+        queues: Iterable[str] = (),
+        agents: Iterable[str] = (),
     ) -> None:
+        """`queues`, `agents`: every known one gets its series at 0 from the start, so a
+        dashboard shows 0 rather than no data before the first event."""
         self.params = params
-        self.metrics = KpiMetrics(registry, params, now=now)
+        self.metrics = KpiMetrics(registry, params, now=now, queues=queues, agents=agents)
         self.tallies: dict[str, ServiceTally] = {}
         self.quiet_seconds = quiet_seconds
         self._errors = Counter(

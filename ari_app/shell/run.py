@@ -41,6 +41,7 @@ from ari_app.ari.client import AriClient
 from ari_app.ari.connection import ConnectionState, SupervisedConnection
 from ari_app.config.settings import Config, ConfigError, load_config
 from ari_app.domain.events import EventSink
+from ari_app.domain.privacy import CallerNumberPolicy
 from ari_app.mqtt.notifier import MqttNotifier
 from ari_app.mqtt.sink import MqttEventSink
 from ari_app.records.schema import SchemaError
@@ -165,14 +166,25 @@ async def running(
             sinks.append(recordings)
             stack.push_async_callback(recordings.wait_idle)  # before the writer stops
 
-        kpi = LiveKpi(registry, kpi_params(config), now=now)
+        kpi = LiveKpi(
+            registry,
+            kpi_params(config),
+            now=now,
+            queues=[q.name for q in config.queues],
+            agents=[a.id for a in config.agents],
+        )
         await stack.enter_async_context(kpi)
         journal_path = None
         targets: list[Journal] = [kpi]  # first: it never raises
         if journal:
             journal_path = config.engine.data_dir / "journal" / "events.jsonl"
+            policy = CallerNumberPolicy(
+                config.engine.caller_number_storage, config.engine.caller_number_salt.resolve()
+            )
             writer_journal = JournalWriter(
-                journal_path, max_bytes=config.engine.journal_max_bytes
+                journal_path,
+                max_bytes=config.engine.journal_max_bytes,
+                caller_number=None if policy.storage == "full" else policy.store,
             )
             stack.callback(writer_journal.close)
             targets.append(writer_journal)
