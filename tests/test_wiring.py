@@ -153,6 +153,10 @@ async def test_live_metrics_over_http_equal_the_report_over_the_journal(
         await sim.stop()
 
     assert journal is not None
+    # caller_number_storage is "masked" by default: no caller's full number reaches the disk
+    raw = b"".join(p.read_bytes() for p in journal.parent.iterdir())
+    assert b"1390000" not in raw
+    assert journal.stat().st_mode & 0o077 == 0
     capsys.readouterr()
     assert hotline(["kpi", "report", "--journal", str(journal), "--format", "json",
                     "--rings", "3", "--country", "cn"]) == 0
