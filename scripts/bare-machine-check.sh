@@ -5,6 +5,7 @@
 # and no `../shared` beside the clone.
 #
 #   sudo bash scripts/bare-machine-check.sh [ROOTFS]      # default /var/tmp/hotline-bare
+#   sudo REUSE=1 bash scripts/bare-machine-check.sh       # keep the debootstrap made before
 #
 # Needs root, debootstrap (installed with apt-get if missing), unshare and ip.
 # 1. With the network: debootstrap --variant=minbase bookworm into ROOTFS (removed first),
@@ -35,20 +36,31 @@ if ! command -v debootstrap >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap
 fi
 
-echo "== fresh Debian 12 ($suite, minbase) from $mirror into $rootfs"
-if [ -e "$rootfs" ]; then
-  if grep -q " $rootfs/" /proc/mounts; then
-    echo "bare-machine-check: something is mounted below $rootfs" >&2; exit 2
-  fi
-  rm -rf "$rootfs"
+if grep -q " $rootfs/" /proc/mounts; then
+  echo "bare-machine-check: something is mounted below $rootfs" >&2; exit 2
 fi
-debootstrap --variant=minbase "$suite" "$rootfs" "$mirror" >"$rootfs.debootstrap.log" 2>&1 \
-  || { tail -n 20 "$rootfs.debootstrap.log" >&2; exit 1; }
+if [ "${REUSE:-0}" = 1 ] && [ -e "$rootfs/.hotline-debootstrap-done" ]; then
+  echo "== REUSE=1: the Debian 12 made earlier in $rootfs (its postgresql/mosquitto not installed)"
+else
+  echo "== fresh Debian 12 ($suite, minbase) from $mirror into $rootfs"
+  rm -rf "$rootfs"
+  debootstrap --variant=minbase "$suite" "$rootfs" "$mirror" >"$rootfs.debootstrap.log" 2>&1 \
+    || { tail -n 20 "$rootfs.debootstrap.log" >&2; exit 1; }
+  touch "$rootfs/.hotline-debootstrap-done"
+fi
 cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
 printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
 chmod 755 "$rootfs/usr/sbin/policy-rc.d"
+# A host whose HTTPS goes through a proxy with its own CA (pip's `cert`, PIP_CERT, ...): pip
+# in the chroot needs that public CA certificate to reach the package index.
+host_ca=${HOST_CA:-${PIP_CERT:-${REQUESTS_CA_BUNDLE:-${SSL_CERT_FILE:-}}}}
+pip_cert=
+if [ -n "$host_ca" ] && [ -f "$host_ca" ]; then
+  cp "$host_ca" "$rootfs/etc/ssl/host-ca-bundle.crt"; pip_cert=/etc/ssl/host-ca-bundle.crt
+fi
 
 echo "== clone of $(git -C "$repo" rev-parse --short HEAD) into $clone (no ../shared)"
+rm -rf "$rootfs/home/ci"
 mkdir -p "$rootfs/home/ci"
 git clone -q --no-hardlinks "$repo" "$rootfs$clone"
 [ ! -e "$rootfs/home/ci/shared" ]
@@ -75,7 +87,7 @@ chroot_run net /bin/bash -euc "
   apt-get install -y -qq python3 python3-venv >/dev/null
   apt-get install -y -qq --download-only postgresql mosquitto >/dev/null
   python3 -m venv /tmp/dl
-  /tmp/dl/bin/pip download -q --disable-pip-version-check -d $wheels \
+  ${pip_cert:+PIP_CERT=$pip_cert} /tmp/dl/bin/pip download -q --disable-pip-version-check -d $wheels \
     'setuptools>=68' wheel '$clone[dev]'
   rm -rf /tmp/dl $wheels/hotline-*
   ! command -v psql >/dev/null && ! command -v mosquitto >/dev/null
