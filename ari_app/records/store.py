@@ -41,7 +41,7 @@ def to_row(record: Record, caller_number_storage: str) -> Row:
                 "caller_number": record.caller_number,
                 "caller_number_storage": caller_number_storage,
                 "arrival_at": record.arrival, "answered_at": record.answer,
-                "ended_at": record.end, "outcome": record.outcome.value,
+                "ended_at": record.end, "outcome": str(record.outcome),
                 "wait_seconds": record.wait_seconds, "talk_seconds": record.talk_seconds,
                 "hold_seconds": record.hold_seconds, "wrapup_seconds": record.wrapup_seconds,
                 "agent_id": record.agent_id, "transferred": record.transferred,
@@ -52,7 +52,7 @@ def to_row(record: Record, caller_number_storage: str) -> Row:
                 "channel_id": record.channel_id, "created_at": record.created,
                 "ringing_at": record.ringing, "answered_at": record.answered,
                 "ended_at": record.ended, "ring_seconds": record.ring_seconds,
-                "rings": record.rings, "result": record.result.value,
+                "rings": record.rings, "result": str(record.result),
             }
         case AgentStateRecord():
             return {
