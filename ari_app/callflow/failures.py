@@ -45,9 +45,12 @@ class Failures:
         if command.call_id in flow.features.channels:
             flow.features.failed(command, status, now)
             return
-        session = flow.monitoring.of_command(command)
-        if session is not None:
-            if not isinstance(command, Hangup | DestroyBridge | SetVar):
+        if command.owner:
+            # a monitoring session's request: it concerns that session only, never the call
+            session = flow.monitoring.owner_of(command)
+            if session is None:
+                desk.count("stale_failures")  # the session ended before the answer came
+            elif not isinstance(command, Hangup | DestroyBridge | SetVar):
                 desk.count("monitor_failed")
                 flow.monitoring.end(session, "failed", now)
             return

@@ -4,7 +4,12 @@ The core (ari_app.callflow.switchboard) returns lists of these; the shell
 (ari_app.shell.engine) turns each ARI command into exactly one REST request (`request()`
 gives method, path, params, body — the shapes of the real traces) and runs timers and
 publications itself. Keeping them as data lets tests assert the exact requests of a scenario
-without a socket."""
+without a socket.
+
+Every ARI command says which call's lane it goes in (`call_id`: one call's requests are sent
+in order) and, when it is not the call's own request, who it belongs to (`owner`: a
+monitoring session's id). A failure answer goes back to its owner; when the owner is gone
+it is counted and dropped, so it can never end the call it was sent alongside."""
 
 from __future__ import annotations
 
@@ -46,6 +51,7 @@ class SetVar:
     value: str
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest(
@@ -62,6 +68,7 @@ class Ring:
     channel_id: str
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest("POST", f"/channels/{self.channel_id}/ring")
@@ -72,6 +79,7 @@ class Answer:
     channel_id: str
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest("POST", f"/channels/{self.channel_id}/answer")
@@ -89,6 +97,7 @@ class CreateChannel:
     variables: Mapping[str, str]
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         params = {
@@ -109,6 +118,7 @@ class Dial:
     timeout: int
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         params: dict[str, Any] = {"caller": self.caller, "timeout": self.timeout}
@@ -122,6 +132,7 @@ class Hangup:
     channel_id: str
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest("DELETE", f"/channels/{self.channel_id}")
@@ -134,6 +145,7 @@ class Play:
     media: tuple[str, ...]
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest(
@@ -148,6 +160,7 @@ class StopPlayback:
     playback_id: str
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest("DELETE", f"/playbacks/{self.playback_id}")
@@ -159,6 +172,7 @@ class StartMoh:
     moh_class: str
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest("POST", f"/channels/{self.channel_id}/moh", {"mohClass": self.moh_class})
@@ -169,6 +183,7 @@ class StopMoh:
     channel_id: str
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest("DELETE", f"/channels/{self.channel_id}/moh")
@@ -180,6 +195,7 @@ class CreateBridge:
     name: str = "hotline-call"
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest(
@@ -193,6 +209,7 @@ class AddToBridge:
     channel_ids: tuple[str, ...]
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest(
@@ -208,6 +225,7 @@ class RemoveFromBridge:
     channel_id: str
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest(
@@ -227,6 +245,7 @@ class Snoop:
     app_args: str = "snoop"
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest(
@@ -250,6 +269,7 @@ class TransferProgress:
     state: str
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest(
@@ -264,6 +284,7 @@ class RecordBridge:
     format: str
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest(
@@ -283,6 +304,7 @@ class RecordChannel:
     max_seconds: int
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest(
@@ -305,6 +327,7 @@ class StopRecording:
     name: str
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest("POST", f"/recordings/live/{self.name}/stop")
@@ -315,6 +338,7 @@ class DestroyBridge:
     bridge_id: str
 
     call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
 
     def request(self) -> AriRequest:
         return AriRequest("DELETE", f"/bridges/{self.bridge_id}")

@@ -7,10 +7,12 @@ without the supervision bookkeeping; its commands go through the desk."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ari_app.callflow.call import CallState
 from ari_app.callflow.desk import Desk
 from ari_app.callflow.supervision.machine import Mode, Monitor, MonitorError
-from ari_app.domain.commands import AddToBridge, AriCommand, Publish, Snoop
+from ari_app.domain.commands import AriCommand, Command, Publish
 from ari_app.domain.events import MonitorEnded, MonitorModeChanged, MonitorStarted
 
 DTMF_MODES = {"1": "listen", "2": "whisper", "3": "barge"}  # a supervisor's keys while monitoring
@@ -62,7 +64,7 @@ class Monitoring:
             phone_channel=phone_channel,
         )
         self.sessions[session.session_id] = session
-        self.desk.emit(*session.start())
+        self._emit(session, session.start())
         self._track(session)
         self.desk.emit(
             Publish(
@@ -85,7 +87,7 @@ class Monitoring:
                 raise MonitorError("invalid_state", f"call {session.call_id} is not bridged")
             session.call_bridge = call.bridge_id
         previous = session.mode
-        self.desk.emit(*session.change(how))
+        self._emit(session, session.change(how))
         self._track(session)
         if how is not previous:
             self.desk.emit(
@@ -112,19 +114,19 @@ class Monitoring:
     def answered(self, channel_id: str, now: float) -> None:
         session = self.sessions.get(self.channels[channel_id])
         if session is not None and channel_id == session.supervisor_channel:
-            self.desk.emit(*session.answered(now))
+            self._emit(session, session.answered(now))
 
     def leg_gone(self, channel_id: str, now: float) -> None:
         session = self.of_channel(channel_id)
         if session is None:
             self.channels.pop(channel_id, None)
             return
-        self.desk.emit(*session.channel_gone(channel_id, now))
+        self._emit(session, session.channel_gone(channel_id, now))
         if not session.live:
             self._closed(session, now)
 
     def end(self, session: Monitor, reason: str, now: float) -> None:
-        self.desk.emit(*session.end(reason, now))
+        self._emit(session, session.end(reason, now))
         self._closed(session, now)
 
     def _closed(self, session: Monitor, now: float) -> None:
@@ -148,22 +150,17 @@ class Monitoring:
             if session.call_id == call_id and agent_channel in ("", session.agent_channel):
                 self.end(session, reason, now)
 
-    def of_command(self, command: AriCommand) -> Monitor | None:
-        """The session a (failed) command was sent for, if any."""
-        ids: list[str] = []
-        for attr in ("channel_id", "snoop_id"):
-            value = getattr(command, attr, None)
-            if isinstance(value, str):
-                ids.append(value)
-        if isinstance(command, AddToBridge):
-            ids += command.channel_ids
-        if isinstance(command, Snoop):
-            ids = [command.snoop_id]
-        for channel_id in ids:
-            sid = self.channels.get(channel_id)
-            if sid is not None:
-                return self.sessions.get(sid)
-        bridge = getattr(command, "bridge_id", None)
-        if isinstance(bridge, str) and bridge in self.bridges:
-            return self.sessions.get(self.bridges[bridge])
-        return None
+    def _emit(self, session: Monitor, commands: list[Command]) -> None:
+        """A session's requests carry its id as their owner: a failure answer that comes
+        back after the session ended then finds no owner and never reaches the call."""
+        self.desk.emit(
+            *(
+                replace(c, owner=session.session_id) if isinstance(c, AriCommand) else c
+                for c in commands
+            )
+        )
+
+    def owner_of(self, command: AriCommand) -> Monitor | None:
+        """The live session a (failed) command was sent for, if any."""
+        session = self.sessions.get(command.owner) if command.owner else None
+        return session if session is not None and session.live else None

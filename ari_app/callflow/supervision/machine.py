@@ -41,6 +41,7 @@ from ari_app.domain.commands import (
     SetVar,
     Snoop,
 )
+from ari_app.domain.variables import CALL_ID, ROLE
 
 
 class MonitorError(Exception):
@@ -131,8 +132,8 @@ class Monitor:
             out += self._snoop(self.mode)
         if self.phone_channel:
             out += [
-                SetVar(sup, "HOTLINE_ROLE", "supervisor", call_id=cid),
-                SetVar(sup, "HOTLINE_CALL_ID", cid, call_id=cid),
+                SetVar(sup, ROLE, "supervisor", call_id=cid),
+                SetVar(sup, CALL_ID, cid, call_id=cid),
                 Answer(sup, call_id=cid),
             ]
         else:
@@ -143,7 +144,7 @@ class Monitor:
                     app=self.app,
                     app_args="supervisor",
                     originator="",
-                    variables={"HOTLINE_CALL_ID": cid, "HOTLINE_ROLE": "supervisor"},
+                    variables={CALL_ID: cid, ROLE: "supervisor"},
                     call_id=cid,
                 )
             )
@@ -169,7 +170,7 @@ class Monitor:
     def _tag_snoop(self) -> list[Command]:
         if not self.snoop_channel:
             return []
-        return [SetVar(self.snoop_channel, "HOTLINE_ROLE", "snoop", call_id=self.call_id)]
+        return [SetVar(self.snoop_channel, ROLE, "snoop", call_id=self.call_id)]
 
     def change(self, mode: Mode) -> list[Command]:
         """Switch modes while live; the same mode again changes nothing."""
