@@ -115,11 +115,14 @@ class ChannelLifecycle(PbxCore):
             return
         ch.dialing = False
         self._ch_event(ch, "ChannelHangupRequest", cause=SOFTHANGUP_EXPLICIT, soft=True)
-        if ch.ari_created and ch.state == "Down" and ch.in_stasis:
+        if ch.ari_created and ch.state == "Down":
             # races/create_dial_race: a created channel never dialled is hung up by its own
-            # thread once Stasis() returns, and chan_pjsip declines it (SIP 603).
+            # thread once Stasis() returns, and chan_pjsip declines it (SIP 603). Before its
+            # StasisStart (timing) there is no Stasis to return from: guessed, not observed.
+            was_in_stasis = ch.in_stasis
             self._leave_all(ch)
-            self._ch_event(ch, "ChannelHangupRequest", cause=cause, tech_cause=603)
+            if was_in_stasis:
+                self._ch_event(ch, "ChannelHangupRequest", cause=cause, tech_cause=603)
             self._destroy(ch, cause, 603)
             return
         self._end_channel(ch, cause, None)
