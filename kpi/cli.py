@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import struct
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 from kpi.cadence import CadenceError
 from kpi.fold import SKIP_KIND, KpiState, flush, fold_lines, replay_lines
@@ -39,14 +42,29 @@ def _total_size(paths: list[Path]) -> int:
     return total
 
 
+def _uncompressed_size(path: Path) -> int:
+    """A journal's size as read: a .gz file's trailer holds its length mod 2**32 (journal
+    files rotate long before 4 GiB); 0 if unknown."""
+    try:
+        if not path.name.endswith(".gz"):
+            return path.stat().st_size
+        with open(path, "rb") as handle:
+            handle.seek(-4, 2)
+            return int(struct.unpack("<I", handle.read(4))[0])
+    except (OSError, struct.error):
+        return 0  # a missing or unreadable file is reported by the reading
+
+
 def replay_files(
     paths: Iterable[str | Path], stats: ReadStats | None = None, *,
-    pipeline: bool | None = None,
+    pipeline: bool | None = None, progress: Callable[[int], None] | None = None,
 ) -> KpiState:
     """Read journals in order (plain or .gz), skip noise lines unparsed, fold, flush.
 
     `pipeline`: read and filter in a reader process (kpi.pipeline) while this one parses
     and folds; None chooses it for inputs of at least PIPELINE_MIN_BYTES. Same result.
+    `progress` is told how much was consumed: bytes read here; lines folded when
+    pipelined (the reader process does not say how far it has read).
     """
     state = KpiState()
     st = stats if stats is not None else ReadStats()
@@ -59,9 +77,9 @@ def replay_files(
     gc.disable()
     try:
         if pipeline:
-            _replay_pipelined(state, files, st)
+            _replay_pipelined(state, files, st, progress)
         else:
-            _replay_here(state, files, st)
+            _replay_here(state, files, st, progress)
     finally:
         if was_enabled:
             gc.enable()
@@ -69,8 +87,11 @@ def replay_files(
     return state
 
 
-def _replay_here(state: KpiState, files: list[Path], st: ReadStats) -> None:
+def _replay_here(state: KpiState, files: list[Path], st: ReadStats,
+                 progress: Callable[[int], None] | None) -> None:
     for batch in read_line_batches(files, st):
+        if progress is not None:
+            progress(sum(map(len, batch)) + len(batch))  # the lines and their newlines
         lines, skipped, malformed = replay_lines(state, batch)
         st.lines += lines
         st.skipped += skipped
@@ -78,13 +99,53 @@ def _replay_here(state: KpiState, files: list[Path], st: ReadStats) -> None:
         st.events += lines - skipped - malformed
 
 
-def _replay_pipelined(state: KpiState, files: list[Path], st: ReadStats) -> None:
+def _replay_pipelined(state: KpiState, files: list[Path], st: ReadStats,
+                      progress: Callable[[int], None] | None) -> None:
     # closing: the reader process is ended even if folding raises (or is interrupted)
     with closing(pipelined_batches(files, st, SKIP_KIND)) as batches:  # adds files, lines, skipped
         for batch in batches:
+            if progress is not None:
+                progress(len(batch))
             kept, malformed = fold_lines(state, batch)
             st.malformed += malformed
             st.events += kept - malformed
+
+
+# What the fold counted while reading, in words. The first group is routine (a live
+# Asterisk's events race, a reconnect replays some): said only with --verbose.
+ROUTINE = {
+    "out_of_order": "events arrived out of time order and were put back in order",
+    "duplicates": "duplicate events (replayed after a reconnect) were counted once",
+    "unknown_type": "events of types the KPIs do not use were ignored",
+    "pruned_channels": "channels silent for long were forgotten",
+    "not_event": "lines were JSON but not events (a trace's requests) and were skipped",
+}
+WORTH_A_LOOK = {
+    "late": "events came too late to be put back in order; KPIs may be slightly off",
+    "malformed_lines": "lines were not readable events (torn or garbage) and were skipped",
+    "bad_timestamp": "events had no usable timestamp and were skipped",
+    "no_channel": "channel events without a channel were skipped",
+    "after_destroyed": "events came for channels already destroyed",
+    "never_started": "channels were seen only from the middle of their life "
+                     "(the journal starts mid-call)",
+    "calls_never_started": "answered calls had no arrival in the journal (it starts mid-call)",
+    "bad_agent_state": "agent state lines were unreadable and were skipped",
+    "wrapup_without_call": "agents left wrap-up with no call known to wrap up",
+    "transfer_unknown_call": "transfers of calls not in the journal were ignored",
+    "transfer_unanswered_call": "transfers of calls never answered were not counted",
+}
+
+
+def reading_notes(counters: dict[str, int], *, verbose: bool = False) -> list[str]:
+    """What the reading met, one sentence each: what needs a look always, routine only
+    with `verbose`; a counter without a sentence is named as it is."""
+    notes = []
+    for key, n in sorted(counters.items()):
+        if not n or (key in ROUTINE and not verbose):
+            continue
+        text = ROUTINE.get(key) or WORTH_A_LOOK.get(key) or key.replace("_", " ")
+        notes.append(f"{n} {text} ({key})")
+    return notes
 
 
 def _positive_int(text: str) -> int:
@@ -130,6 +191,8 @@ def register(subparsers: Any) -> None:
     rep.add_argument("--format", choices=("table", "json", "csv"), default="table")
     rep.add_argument("--plot", type=Path, default=None, metavar="FILE.png",
                      help="also draw service level and answer timeliness over time")
+    rep.add_argument("--verbose", action="store_true",
+                     help="also say what the reading met that needs no attention")
     rep.set_defaults(func=run_report)
 
 
@@ -148,18 +211,29 @@ def run_report(args: argparse.Namespace) -> int:
         print(f"hotline kpi: --plot needs a .png file name, got {args.plot}", file=sys.stderr)
         return 2
     stats = ReadStats()
+    pipeline = _total_size(args.journal) >= PIPELINE_MIN_BYTES
+    # on a terminal only (disable=None: off when stderr is not a TTY); gone when done
+    bar = (tqdm(total=None, unit=" lines", unit_scale=True, desc="folding journal lines",
+                disable=None, leave=False)
+           if pipeline else
+           tqdm(total=sum(map(_uncompressed_size, args.journal)) or None, unit="B",
+                unit_scale=True, unit_divisor=1024, desc="reading journals",
+                disable=None, leave=False))
+
+    def advance(n: int) -> None:
+        bar.update(n)
+
     try:
-        state = replay_files(args.journal, stats)
+        with bar:
+            state = replay_files(args.journal, stats, pipeline=pipeline, progress=advance)
     except JournalError as exc:
         print(f"hotline kpi: {exc}", file=sys.stderr)
         return 1
     report = summarise(state, params, args.by)
     render = {"json": render_json, "csv": render_csv, "table": render_table}[args.format]
     sys.stdout.write(render(report))
-    notes = {k: v for k, v in sorted(state.counters.items()) if v}
-    if notes:
-        print("hotline kpi: " + ", ".join(f"{k}={v}" for k, v in notes.items()),
-              file=sys.stderr)
+    for line in reading_notes(state.counters, verbose=args.verbose):
+        print(f"hotline kpi: {line}", file=sys.stderr)
     if args.plot is not None:
         from kpi.plot import plot_report
 

@@ -1,0 +1,47 @@
+"""The long commands talk in words and draw no progress bar when their output is captured
+(a pipe, a file, cron): `hotline kpi report`'s notes on what the reading met."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from ari_app.cli import main
+from kpi.cli import reading_notes
+
+
+def _journal_out_of_order(traces_dir: Path, target: Path) -> Path:
+    """A real trace with two neighbouring events of different times swapped."""
+    lines = (traces_dir / "agent_busy.jsonl").read_bytes().splitlines()
+    stamps = [orjson.loads(line).get("timestamp") for line in lines]
+    i = next(k for k in range(len(lines) - 1)
+             if stamps[k] and stamps[k + 1] and stamps[k] < stamps[k + 1])
+    lines[i], lines[i + 1] = lines[i + 1], lines[i]
+    target.write_bytes(b"\n".join(lines) + b"\n")
+    return target
+
+
+def test_kpi_report_says_routine_notes_only_when_asked_and_draws_no_bar(
+    traces_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = _journal_out_of_order(traces_dir, tmp_path / "events.jsonl")
+    assert main(["kpi", "report", "--journal", str(journal)]) == 0
+    out, err = capsys.readouterr()
+    assert "queue" in out.lower()
+    assert err == ""  # no "out_of_order=1", no progress bar: stderr is not a terminal
+    assert main(["kpi", "report", "--journal", str(journal), "--verbose"]) == 0
+    out, err = capsys.readouterr()
+    assert "hotline kpi: 1 events arrived out of time order and were put back in order" \
+        " (out_of_order)" in err
+    assert "reading journals" not in err
+    assert "\r" not in err
+
+
+def test_reading_notes_say_what_needs_a_look_in_words() -> None:
+    notes = reading_notes({"out_of_order": 4, "late": 2, "duplicates": 0, "new_thing": 1})
+    assert notes == [
+        "2 events came too late to be put back in order; KPIs may be slightly off (late)",
+        "1 new thing (new_thing)",
+    ]
