@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
+from tqdm import tqdm
 
 from ari_app.config.settings import Config, ConfigError, load_config
 from ari_app.records.schema import SchemaError, database_error
+from ari_app.records.types import Record, RecordSink
 from ari_app.records.writer import writer_from_config
 from recordings.index import RecordingIndex, load_known
 from recordings.retention import PurgeResult, purge_expired
@@ -28,6 +30,19 @@ def register(sub: Any) -> None:
     purge.set_defaults(func=_purge)
 
 
+class _Counted:
+    """The index's record sink, moving a progress bar: the purge audits each recording it
+    deletes (or finds gone, or cannot delete) exactly once."""
+
+    def __init__(self, sink: RecordSink, bar: tqdm[Any]) -> None:
+        self.sink = sink
+        self.bar = bar
+
+    def submit(self, record: Record) -> None:
+        self.sink.submit(record)
+        self.bar.update(1)
+
+
 async def purge_with_config(
     config: Config, now: datetime, *, dry_run: bool = False
 ) -> PurgeResult:
@@ -36,11 +51,16 @@ async def purge_with_config(
     writer = writer_from_config(config)  # SchemaError if the schema is unknown
     async with writer:
         known = await asyncio.to_thread(load_known, writer.engine)
-        index = RecordingIndex(
-            LoopSink(writer, asyncio.get_running_loop()),
-            retention_days=config.recordings.retention_days, known=known,
-        )
-        result = await asyncio.to_thread(purge_expired, index, now, dry_run=dry_run)
+        # on a terminal only (disable=None: off when stderr is not a TTY); gone when done
+        with tqdm(desc="deleting expired recordings", unit=" files", disable=None,
+                  leave=False) as bar:
+            index = RecordingIndex(
+                _Counted(LoopSink(writer, asyncio.get_running_loop()), bar),
+                retention_days=config.recordings.retention_days, known=known,
+            )
+            if not dry_run:
+                bar.reset(total=len(index.expired(now)))
+            result = await asyncio.to_thread(purge_expired, index, now, dry_run=dry_run)
         await asyncio.sleep(0)  # let the LoopSink callbacks reach the writer
         with contextlib.suppress(TimeoutError):  # database away: stop() spools the rows
             await asyncio.wait_for(writer.wait_idle(), 30)

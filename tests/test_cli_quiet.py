@@ -45,3 +45,35 @@ def test_reading_notes_say_what_needs_a_look_in_words() -> None:
         "2 events came too late to be put back in order; KPIs may be slightly off (late)",
         "1 new thing (new_thing)",
     ]
+
+
+def test_db_upgrade_says_nothing_extra_when_captured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'h.sqlite3'}"
+    assert main(["db", "upgrade", "--url", url]) == 0
+    out, err = capsys.readouterr()
+    assert "empty -> " in out
+    assert err == ""  # the "migrating …" line is for a terminal only
+
+
+def test_the_purge_bar_moves_once_per_recording_audited() -> None:
+    import io
+
+    from tqdm import tqdm
+
+    from ari_app.records.types import Record
+    from recordings.cli import _Counted
+
+    got: list[Record] = []
+
+    class Sink:
+        def submit(self, record: Record) -> None:
+            got.append(record)
+
+    with tqdm(total=2, file=io.StringIO()) as bar:
+        counted = _Counted(Sink(), bar)
+        counted.submit("a")  # type: ignore[arg-type]
+        counted.submit("b")  # type: ignore[arg-type]
+        assert bar.n == 2
+    assert got == ["a", "b"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,11 @@ def _upgrade(args: argparse.Namespace) -> int:
     try:
         engine = schema.make_engine(_url(args))
         before = schema.current_revision(engine)
+        head = schema.head_revision()
+        if before != head and sys.stderr.isatty():
+            # Alembic reports no progress inside a migration: say what runs, not a fake bar
+            print(f"{schema.safe_url(engine)}: migrating {before or 'empty'} -> {head}; on a "
+                  "big database this can take minutes…", file=sys.stderr, flush=True)
         schema.upgrade(engine)
         after = schema.current_revision(engine)
     except ConfigError as exc:
