@@ -552,3 +552,16 @@ async def test_api_logs_hold_no_credentials(
     # The API never sees a full caller number: the engine shows callers masked.
     assert calls
     assert all(c["caller"].startswith("****") for c in calls)
+
+
+def test_config_endpoints_and_spans_must_match_whole() -> None:
+    """`re.match` with `$` let a trailing newline through; the config uses `fullmatch`."""
+    with pytest.raises(ConfigError) as err:
+        parse_config({"agents": [{"id": "1001", "endpoint": "PJSIP/agent1001\n"}]})
+    assert err.value.errors[0].startswith("agents[0].endpoint:")
+    with pytest.raises(ConfigError) as err:
+        parse_config({"feature_codes": {"supervisor_endpoints": ["PJSIP/agent1004\n"]}})
+    assert err.value.errors[0].startswith("feature_codes.supervisor_endpoints:")
+    hours = {"weekly": {"mon": ["08:00-12:00\n"]}}
+    with pytest.raises(ConfigError):
+        parse_config({"queues": [{"name": "q", "hours": hours}]})
