@@ -21,6 +21,7 @@ from ari_app.domain.events import AgentStateChanged, CallEnded, DomainEvent, Rec
 from ari_app.shell.engine import Engine
 from pbxsim.config import EndpointBehaviour, SimConfig
 from pbxsim.server import Simulator
+from pbxsim.timing import Timing
 
 
 class Collector:
@@ -110,8 +111,16 @@ class Scenario:
 
 
 @asynccontextmanager
-async def scenario(config: Config, recordings: Path) -> AsyncIterator[Scenario]:
-    sim = Simulator(SimConfig(recordings_dir=recordings))
+async def scenario(
+    config: Config, recordings: Path, *, timing: Timing | None = None
+) -> AsyncIterator[Scenario]:
+    """`timing`: the simulator's asynchrony (default: $HOTLINE_SIM_TIMING, else none)."""
+    sim_config = (
+        SimConfig(recordings_dir=recordings)
+        if timing is None
+        else SimConfig(recordings_dir=recordings, timing=timing)
+    )
+    sim = Simulator(sim_config)
     base = await sim.start()
     sink = Collector()
     async with AriClient(base, "hotline", "hotline", config.engine.app) as client:

@@ -39,6 +39,7 @@ from ari_app.domain.commands import (
     call_key,
 )
 from ari_app.domain.events import EventSink
+from ari_app.shell.stasis_gate import StasisGate
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class Engine:
             phone_transfers=phone_transfers,
         )
         self.ari = ari
+        self.gate = StasisGate(timeout=(limits or Limits()).setup_seconds)
         self.sinks = list(sinks)
         self.stats = EngineStats()
         self.request_log = request_log
@@ -131,6 +133,7 @@ class Engine:
     def handle_event(self, event: Mapping[str, Any]) -> None:
         t0 = time.perf_counter()
         self.stats.events += 1
+        self.gate.seen(event)
         self._execute(self.core.on_event(event, self.now()), t0)
 
     async def on_reconcile(self, snapshot: Any) -> None:
@@ -239,7 +242,10 @@ class Engine:
         self._execute(self.core.pin_checked(command.channel_id, ok, self.now()), 0.0)
 
     def _enqueue(self, command: AriCommand, t0: float) -> None:
-        key = call_key(command)
+        self.gate.before_send(command)
+        # a monitoring session's requests have a lane of their own: waiting for its legs to
+        # enter Stasis never holds up the call's own requests
+        key = command.owner or call_key(command)
         lane = self._lanes.get(key)
         if lane is None:
             lane = self._lanes[key] = deque()
@@ -260,6 +266,13 @@ class Engine:
                 self._idle.set()
 
     async def _send(self, command: AriCommand, t0: float) -> None:
+        if not await self.gate.ready(command):
+            # a channel we created never entered Stasis: as if Asterisk did not answer
+            log.warning("ARI %s: a channel it names did not enter Stasis in time",
+                        type(command).__name__)
+            self.stats.request_errors += 1
+            self._execute(self.core.on_failure(command, 0, self.now()), 0.0)
+            return
         req = command.request()
         if t0:
             self.stats.reaction_seconds.append(time.perf_counter() - t0)
@@ -279,6 +292,7 @@ class Engine:
             log.exception("ARI request %s %s failed", req.method, req.path)
             status = 0
         if status is not None:
+            self.gate.create_failed(command)
             self.stats.request_errors += 1
             # 404 on a hang-up is routine: the leg was already gone
             level = logging.DEBUG if status == 404 and req.method == "DELETE" else logging.INFO
