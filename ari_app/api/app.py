@@ -24,7 +24,6 @@ from ari_app.api.supervision_routes import supervision_routes
 from ari_app.config.settings import Config
 
 EVERYONE: Roles = {"agent": "all", "team_lead": "all", "supervisor": "all", "admin": "all"}
-PUBLIC_PATHS = frozenset({"/healthz", "/openapi.json"})
 
 
 def _version() -> str:
