@@ -11,7 +11,7 @@ fi
 stamp=.venv/.hotline-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ ! -x .venv/bin/hotline ]; then
     echo "installing the project and its dependencies into .venv (first run: about a minute)…"
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e .
+    .venv/bin/python -m pip install -qq --disable-pip-version-check -e .
     touch "$stamp"
 fi
 echo "starting the demo…"

@@ -75,6 +75,7 @@ async def test_first_minute_shows_rona_busy_abandon_transfer_and_greeting(
     assert "1003 did not answer within 15 s: RONA" in minute
     assert "(1004 could not take it: phone busy" in minute
     assert re.search(r"ended: abandoned after waiting 8s", minute)
+    assert "#2: agent 1001 transfers the caller (blind) to agent 1002" in minute
     assert re.search(r"transfer done, the caller is with agent 1002", minute)
     assert re.search(r"hears the greeting \(Demo Hotline\): .*1-0-0-1", minute)
     # the authoritative offer results, from finished calls' summaries, within the minute

@@ -231,14 +231,16 @@ class View:
                 self.say(f"agent {event.agent_id} paused by the engine: it let calls ring "
                          "out (RONA) twice in a row")
         elif isinstance(event, TransferStarted):
+            to = (event.label or event.target).replace(":", " ", 1)  # "agent:1002"
             self.say(f"{self.label(event.call_id)}: agent {event.from_agent} transfers the "
-                     f"caller ({event.kind}) to {event.label or event.target}")
+                     f"caller ({event.kind}) to {to}")
         elif isinstance(event, TransferCompleted):
             self.transfers += 1
             to = f" agent {event.to_agent}" if event.to_agent else f" {event.label}"
             self.say(f"{self.label(event.call_id)}: transfer done, the caller is with{to}")
         elif isinstance(event, TransferFailed):
-            self.say(f"{self.label(event.call_id)}: transfer to {event.label} failed "
+            self.say(f"{self.label(event.call_id)}: transfer to "
+                     f"{event.label.replace(':', ' ', 1)} failed "
                      f"({event.result}{': ' + event.reason if event.reason else ''})")
         elif isinstance(event, CallEnded):
             self._ended(event)
