@@ -477,7 +477,8 @@ async def _demo(args: argparse.Namespace) -> int:
                   + (", ".join(f"{n} {o}" for o, n in view.outcomes.items()) or "no call ended")
                   + f"; SL {service_level(r.kpi)}. Seen: {view.seen()}.")
             if r.journal_path is not None:
-                print(f"KPIs of this run: .venv/bin/hotline kpi report --journal {r.journal_path}")
+                print("KPIs of this run (the demo's SL threshold is 20 s): .venv/bin/hotline kpi"
+                      f" report --journal {r.journal_path} --sl-seconds 20")
     finally:
         for task in tasks:
             task.cancel()
