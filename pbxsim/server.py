@@ -133,6 +133,16 @@ class Simulator:
             client.task.cancel()
         await client.ws.close()
 
+    async def cut_websockets(self) -> int:
+        """Cut every event websocket now (a network cut or an Asterisk HTTP restart, for
+        tests and benches): their apps are unregistered at once, as in Asterisk, so
+        `Stasis()` of a caller arriving before the client reconnects fails. Returns how
+        many were cut."""
+        clients = list(self._clients)
+        for client in clients:
+            await self._drop(client)
+        return len(clients)
+
     # ------------------------------------------------------------- http
     def _authorised(self, request: web.Request) -> bool:
         key = request.query.get("api_key")

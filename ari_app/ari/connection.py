@@ -1,10 +1,19 @@
-"""A supervised ARI event connection: connect, heartbeat, detect drops, reconnect with
-capped, jittered exponential backoff, and reconcile on every (re)connect.
+"""A supervised ARI event connection: connect, heartbeat, detect drops, reconnect at
+once and then with capped, jittered exponential backoff, and reconcile on every
+(re)connect.
 
 Order on each connect: open the WebSocket first (Asterisk queues events from then on),
 then fetch the Snapshot and hand it to `on_reconcile`, then deliver events to `on_event`.
 So nothing between the snapshot and the first event is missed; events during an outage
 are (Asterisk does not replay them) and the snapshot is how the engine learns about them.
+
+Reconnect policy (`SupervisedConnection.run`): the first attempt after a drop goes out at
+once; each further attempt waits `backoff.delay(n)` counted from the start of the attempt
+before it (so the time a short-lived connection stayed up counts as waiting); `n` goes back
+to 0 after a connection that stayed up `stable_after` seconds. While the socket is down the
+app is not registered: Asterisk's `Stasis()` fails (`STASISSTATUS=FAILED`) and the dialplan's
+fallback takes new callers; `ConnectionStats` counts each such gap (`disconnects`,
+`downtime_total`, `last_downtime`), exported by `ConnectionMetrics`.
 """
 
 from __future__ import annotations
@@ -13,11 +22,16 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
 from typing import Self
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from ari_app.ari.client import AriClient, EventSocket
 from ari_app.ari.errors import AriError
@@ -42,6 +56,13 @@ class ConnectionState(StrEnum):
 
 @dataclass
 class ConnectionStats:
+    """Counters of one SupervisedConnection. Times are the event loop's clock (seconds).
+
+    A *gap* runs from the moment a connected event socket closed (`disconnects`) to the
+    moment the next one opened (the app registered again): callers arriving in it took the
+    dialplan's fallback. `delays` keeps the recent waits before reconnect attempts (0.0: at
+    once), oldest first."""
+
     connects: int = 0
     disconnects: int = 0
     failed_attempts: int = 0
@@ -50,6 +71,17 @@ class ConnectionStats:
     sink_errors: int = 0
     events: int = 0
     last_error: str = ""
+    downtime_total: float = 0.0
+    last_downtime: float = 0.0
+    down_since: float | None = None
+    delays: deque[float] = field(default_factory=lambda: deque(maxlen=256))
+
+    def downtime(self, now: float | None = None) -> float:
+        """All gaps so far, the open one up to `now` included."""
+        open_gap = 0.0
+        if self.down_since is not None and now is not None:
+            open_gap = max(0.0, now - self.down_since)
+        return self.downtime_total + open_gap
 
 
 class SupervisedConnection:
@@ -80,6 +112,11 @@ class SupervisedConnection:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._socket: EventSocket | None = None
+        self._clock: Callable[[], float] | None = None  # the loop's, once running
+
+    def now(self) -> float | None:
+        """The clock `stats` are kept on (None before `run()` started)."""
+        return self._clock() if self._clock is not None else None
 
     @property
     def state(self) -> ConnectionState:
@@ -124,32 +161,52 @@ class SupervisedConnection:
     ) -> None:
         await self.stop()
 
-    async def _pause(self, attempt: int) -> None:
-        delay = self.backoff.delay(attempt, self._rng.random())
+    async def _pause(self, n: int, since: float) -> None:
+        """Wait until `backoff.delay(n)` has passed since `since` (the previous attempt's
+        start), or until stop()."""
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, self.backoff.delay(n, self._rng.random()) - (loop.time() - since))
+        self.stats.delays.append(delay)
+        if delay <= 0.0:
+            return
         await self._set_state(ConnectionState.BACKOFF)
-        log.info("ARI reconnect in %.2fs (attempt %d)", delay, attempt + 1)
+        log.info("ARI reconnect in %.2fs (attempt %d)", delay, n + 2)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), delay)
 
     async def run(self) -> None:
         """Connect / reconcile / pump events, until stop()."""
         loop = asyncio.get_running_loop()
-        attempt = 0
+        self._clock = loop.time
+        stats = self.stats
+        retries = 0  # attempts since the last stable connection; 0: the next one at once
+        started = loop.time()
         try:
             while not self._stop.is_set():
+                if retries:
+                    await self._pause(retries - 1, started)
+                    if self._stop.is_set():
+                        break
+                elif stats.down_since is not None:
+                    stats.delays.append(0.0)
+                started = loop.time()
                 await self._set_state(ConnectionState.CONNECTING)
                 try:
                     socket = await self.client.connect_events()
                 except AriError as exc:
-                    self.stats.failed_attempts += 1
-                    self.stats.last_error = str(exc)
+                    stats.failed_attempts += 1
+                    stats.last_error = str(exc)
                     log.warning("ARI event socket: %s", exc)
-                    await self._pause(attempt)
-                    attempt += 1
+                    retries += 1
                     continue
                 self._socket = socket
-                self.stats.connects += 1
-                connected_at = loop.time()
+                stats.connects += 1
+                opened = loop.time()
+                if stats.down_since is not None:  # registered again: the gap is over
+                    stats.last_downtime = max(0.0, opened - stats.down_since)
+                    stats.downtime_total += stats.last_downtime
+                    stats.down_since = None
+                    log.info("ARI app registered again after %.3fs", stats.last_downtime)
                 try:
                     if await self._reconcile():
                         await self._set_state(ConnectionState.CONNECTED)
@@ -159,12 +216,12 @@ class SupervisedConnection:
                     await socket.close()
                 if self._stop.is_set():
                     break
-                self.stats.disconnects += 1
-                log.warning("ARI event socket closed (code %s)", socket.close_code)
-                if loop.time() - connected_at >= self.stable_after:
-                    attempt = 0
-                await self._pause(attempt)
-                attempt += 1
+                closed = loop.time()
+                stats.disconnects += 1
+                stats.down_since = closed
+                log.warning("ARI event socket closed (code %s) after %.1fs",
+                            socket.close_code, closed - opened)
+                retries = 0 if closed - opened >= self.stable_after else retries + 1
         finally:
             await self._set_state(ConnectionState.STOPPED)
 
@@ -201,3 +258,42 @@ class SupervisedConnection:
         except AriError as exc:
             self.stats.last_error = str(exc)
             log.warning("ARI event socket failed: %s", exc)
+
+
+class ConnectionMetrics(Collector):
+    """The connection's counters for Prometheus, read at scrape time (no second tally):
+    `hotline_ari_disconnects_total`, `hotline_ari_downtime_seconds_total` (the app not
+    registered after a drop: callers took the dialplan's fallback; the open gap included),
+    `hotline_ari_last_downtime_seconds`, `hotline_ari_connected` (1 while serving events),
+    `hotline_ari_connects_total`, `hotline_ari_failed_attempts_total`."""
+
+    def __init__(self, connection: SupervisedConnection) -> None:
+        self.connection = connection
+
+    def collect(self) -> Iterator[Metric]:
+        conn = self.connection
+        stats = conn.stats
+        yield CounterMetricFamily(
+            "hotline_ari_disconnects", "ARI event socket drops after it had connected",
+            value=stats.disconnects)
+        yield CounterMetricFamily(
+            "hotline_ari_downtime_seconds",
+            "Time the Stasis app was not registered after a drop (callers took the "
+            "dialplan's fallback)", value=stats.downtime(conn.now()))
+        yield GaugeMetricFamily(
+            "hotline_ari_last_downtime_seconds",
+            "Length of the last closed gap, from the drop to the app registered again",
+            value=stats.last_downtime)
+        yield GaugeMetricFamily(
+            "hotline_ari_connected", "1 while the event socket is up and reconciled",
+            value=1.0 if conn.state is ConnectionState.CONNECTED else 0.0)
+        yield CounterMetricFamily(
+            "hotline_ari_connects", "ARI event sockets opened", value=stats.connects)
+        yield CounterMetricFamily(
+            "hotline_ari_failed_attempts", "ARI event socket connects that failed",
+            value=stats.failed_attempts)
+
+
+def register_metrics(connection: SupervisedConnection, registry: CollectorRegistry) -> None:
+    """Export `connection`'s counters in `registry` (see ConnectionMetrics)."""
+    registry.register(ConnectionMetrics(connection))
