@@ -86,6 +86,8 @@ chroot_run net /bin/bash -euc "
   apt-get update -qq
   apt-get install -y -qq python3 python3-venv >/dev/null
   apt-get install -y -qq --download-only postgresql mosquitto >/dev/null
+  # what scripts/services.sh may install besides (downloaded only, no recommends)
+  apt-get install -y -qq --download-only --no-install-recommends prometheus >/dev/null
   python3 -m venv /tmp/dl
   ${pip_cert:+PIP_CERT=$pip_cert} /tmp/dl/bin/pip download -q --disable-pip-version-check -d $wheels \
     'setuptools>=68' wheel '$clone[dev]'
