@@ -29,7 +29,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ari_app.ari.timestamps import format_ari_timestamp, parse_ari_timestamp  # noqa: E402
+from ari_app.domain.timestamps import format_ari_timestamp, parse_ari_timestamp  # noqa: E402
 from kpi.cli import replay_files  # noqa: E402
 from kpi.journal import ReadStats  # noqa: E402
 from kpi.params import make_params  # noqa: E402

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ari_app.ari.timestamps import TimestampError, parse_ari_timestamp
+from ari_app.domain.timestamps import TimestampError, parse_ari_timestamp
 from kpi.fold_state import KpiState
 
 _TS_CACHE = 65536

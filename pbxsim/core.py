@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ari_app.ari.timestamps import format_ari_timestamp
+from ari_app.domain.timestamps import format_ari_timestamp
 from pbxsim.config import EndpointBehaviour, SimConfig
 from pbxsim.model import (
     Bridge,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ari_app.ari.timestamps import format_ari_timestamp
+from ari_app.domain.timestamps import format_ari_timestamp
 
 Json = dict[str, Any]
 

@@ -193,7 +193,7 @@ def _stored_file(pbx: Pbx, p: Params) -> RestResult:
 
 
 def _info(pbx: Pbx, p: Params) -> RestResult:
-    from ari_app.ari.timestamps import format_ari_timestamp
+    from ari_app.domain.timestamps import format_ari_timestamp
 
     info = {
         "build": {"os": "Linux", "kernel": "6.1", "machine": "x86_64", "options": "",
@@ -209,7 +209,7 @@ def _info(pbx: Pbx, p: Params) -> RestResult:
 
 
 def _ping(pbx: Pbx, p: Params) -> RestResult:
-    from ari_app.ari.timestamps import format_ari_timestamp
+    from ari_app.domain.timestamps import format_ari_timestamp
 
     return _ok({"asterisk_id": pbx.config.asterisk_id, "ping": "pong",
                 "timestamp": format_ari_timestamp(pbx.wall())})

@@ -102,6 +102,32 @@ class RecordingIndex:
         self.sink.submit(record)
         return record
 
+    def catch_up(self, directory: Path, skip: Iterable[str] = ()) -> list[str]:
+        """Index the finished recordings in `directory` the index does not know: the
+        engine died between a recording's end and its indexing. `skip`: names still being
+        recorded (calls adopted after a restart). Returns the names added. Blocking."""
+        skipped = set(skip)
+        with self._lock:
+            known = set(self._by_name)
+        added: list[str] = []
+        if not directory.is_dir():
+            return added
+        for path in sorted(directory.iterdir()):
+            name = path.stem
+            prefix, _, call_id = name.partition("-")
+            if prefix not in ("call", "vm") or not call_id or name in known or name in skipped:
+                continue
+            if not path.is_file():
+                continue
+            created = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            try:
+                self.add(path, call_id, name=name, created=created)
+            except (MediaError, OSError) as exc:
+                log.warning("recording %s not indexed on catch-up: %s", name, exc)
+                continue
+            added.append(name)
+        return added
+
     def get(self, name: str) -> RecordingRecord:
         with self._lock:
             found = self._by_name.get(name)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ari_app.ari.timestamps import format_ari_timestamp
 from ari_app.callflow.switchboard import Limits, Switchboard
 from ari_app.config.hours import is_open
 from ari_app.config.settings import Config, parse_config
@@ -23,6 +22,7 @@ from ari_app.domain.commands import (
 )
 from ari_app.domain.events import DomainEvent
 from ari_app.domain.passwords import hash_secret
+from ari_app.domain.timestamps import format_ari_timestamp
 
 T0 = 1_795_389_322.0  # 2026-11-22T23:15:22Z, the traces' day (a Sunday night in UTC)
 PIN = "4321"

@@ -11,7 +11,7 @@ import pytest
 from ari_app.ari.client import AriClient
 from ari_app.ari.connection import ConnectionState, SupervisedConnection
 from ari_app.ari.errors import AriBadRequest, AriNotFound, AriServerError
-from ari_app.ari.timestamps import parse_ari_timestamp
+from ari_app.domain.timestamps import parse_ari_timestamp
 from tests.ari_support.dispatcher import Dispatcher
 from tests.ari_support.resources import typed
 

@@ -52,11 +52,16 @@ def test_the_table_has_no_way_back_from_the_end() -> None:
 
 def test_flags_derive_from_the_leg_bridge_and_recording_states() -> None:
     call = new_call()
-    assert call.caller_up and not call.agent_up and call.recording_done and not call.bridge_up
+    assert call.caller_up
+    assert not call.agent_up
+    assert call.recording_done
+    assert not call.bridge_up
     call.agent_joined("agent-1001-c1")
     call.bridged("br-c1")
     call.recording_started("call-c1", "wav")
-    assert call.agent_up and call.bridge_up and not call.recording_done
+    assert call.agent_up
+    assert call.bridge_up
+    assert not call.recording_done
     assert call.recording_state is RecordingState.RUNNING
     assert call.unbridged() is True
     assert call.unbridged() is False  # destroyed once only
@@ -64,8 +69,10 @@ def test_flags_derive_from_the_leg_bridge_and_recording_states() -> None:
     call.caller_left()
     call.agent_left()
     call.recording_ended()
-    assert call.caller_leg is Leg.GONE and call.agent_leg is Leg.GONE
-    assert call.legs_down and call.recording_done
+    assert call.caller_leg is Leg.GONE
+    assert call.agent_leg is Leg.GONE
+    assert call.legs_down
+    assert call.recording_done
 
 
 def test_a_call_through_the_core_passes_only_legal_states() -> None:

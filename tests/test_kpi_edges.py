@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
-from ari_app.ari.timestamps import format_ari_timestamp, parse_ari_timestamp
+from ari_app.domain.timestamps import format_ari_timestamp, parse_ari_timestamp
 from kpi.cli import replay_files
 from kpi.fold import KpiState, apply, flush, replay
 from kpi.journal import JournalWriter, journal_files

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ari_app.ari.timestamps import parse_ari_timestamp
+from ari_app.domain.timestamps import parse_ari_timestamp
 from kpi.cli import replay_files
 from kpi.params import make_params
 from kpi.report import summarise

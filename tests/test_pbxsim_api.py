@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from ari_app.ari.timestamps import parse_ari_timestamp
+from ari_app.domain.timestamps import parse_ari_timestamp
 from pbxsim.config import ConfigError, EndpointBehaviour, SimConfig, load_config
 from pbxsim.server import Simulator
 from pbxsim.timing import Timing

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from ari_app.ari.timestamps import parse_ari_timestamp
+from ari_app.domain.timestamps import parse_ari_timestamp
 from pbxsim.config import ConfigError, EndpointBehaviour, SimConfig, load_config
 from pbxsim.server import Simulator
 from pbxsim.timing import ENV_VAR, Timing, TimingDraws, TimingError, parse_timing

@@ -47,8 +47,7 @@ async def test_many_calls_with_random_delays_have_no_stasis_errors(tmp_path: Pat
         s.phone("1001", answer_after=1)
         s.phone("1002", answer_after=2)
         calls = [s.call(f"1390000{i:04d}", talk=3) for i in range(6)]
-        for cid in calls:
-            await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2 * len(calls))
         ended = [(await s.sink.ended(cid)).summary for cid in calls]
         assert all(e.answered_at is not None for e in ended)
         assert not [o for e in ended for o in e.offers if o.result is OfferResult.UNAVAILABLE]

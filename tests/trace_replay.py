@@ -34,7 +34,7 @@ from typing import Any
 
 import aiohttp
 
-from ari_app.ari.timestamps import parse_ari_timestamp
+from ari_app.domain.timestamps import parse_ari_timestamp
 from pbxsim.config import EndpointBehaviour
 from pbxsim.core import AriError
 from pbxsim.server import Simulator

@@ -204,6 +204,32 @@ class AgentRegistry:
         self._by_device[device] = agent_id
         return agent.login(device, now)
 
+    def restore(
+        self,
+        agent_id: str,
+        device: str,
+        state: AgentState,
+        reason: str,
+        since: float,
+        *,
+        call_id: str = "",
+    ) -> Agent:
+        """Put an agent back as a restart found them (saved session, adopted call): no
+        transition happened, so no event."""
+        agent = self.require(agent_id)
+        device = device or agent.device or agent.settings.endpoint
+        if agent.device and agent.device != device:
+            self._by_device.pop(agent.device, None)
+        agent.device = device
+        agent.state = state
+        agent.reason = reason
+        agent.since = since
+        agent.call_id = call_id
+        if state is AgentState.AVAILABLE:
+            agent.idle_since = since
+        self._by_device[device] = agent_id
+        return agent
+
     def logout(self, agent_id: str, now: float) -> AgentStateChanged:
         agent = self.require(agent_id)
         if not agent.logged_in:

@@ -18,7 +18,8 @@ from ari_app.domain.commands import (
     StartTimer,
     StopPlayback,
 )
-from ari_app.domain.events import OfferResult
+from ari_app.domain.events import CallProgress, OfferResult
+from ari_app.domain.privacy import mask
 
 if TYPE_CHECKING:
     from ari_app.callflow.flow import Flow
@@ -48,9 +49,15 @@ class Answering:
         desk.emit(CancelTimer(("offer", channel_id)))
         call.agent_id = offer.agent_id
         call.agent_joined(channel_id)
-        if call.answered_at is None:
+        first = call.answered_at is None
+        if first:
             call.answered_at = now  # a transferred caller's wait ended at the first answer
         call.taken_by = call.taken_by or offer.agent_id
+        if first:
+            desk.publish(
+                CallProgress(cid, call.queue, mask(call.caller_number), call.arrived_at, now,
+                             call.taken_by, caller_number=call.caller_number)
+            )
         call.move(CallState.GREETING)
         self.flow.arrival.leave_queue(call)
         agent = desk.agents.require(offer.agent_id)

@@ -27,7 +27,8 @@ from ari_app.domain.commands import (
     StopMoh,
     StopPlayback,
 )
-from ari_app.domain.events import Outcome
+from ari_app.domain.events import CallProgress, Outcome
+from ari_app.domain.privacy import mask
 
 if TYPE_CHECKING:
     from ari_app.callflow.flow import Flow
@@ -63,6 +64,8 @@ class Arrival:
         desk.add_call(call)
         desk.count("calls")
         cid = call.call_id
+        # the call's record is written from now on, not only when it ends
+        desk.publish(CallProgress(cid, queue.name, mask(number), now, caller_number=number))
         desk.emit(
             SetVar(channel_id, ROLE, "caller", call_id=cid),
             SetVar(channel_id, QUEUE, queue.name, call_id=cid),

@@ -8,6 +8,7 @@ events, timers and requests to its rooms.
 
 from __future__ import annotations
 
+from ari_app.callflow.adoption import Adoption
 from ari_app.callflow.agent_actions import AgentActions
 from ari_app.callflow.answering import Answering
 from ari_app.callflow.arrival import Arrival
@@ -38,3 +39,4 @@ class Flow:
         self.transfer_requests = TransferRequests(desk, self)
         self.phone_transfers = PhoneTransfers(desk, self)
         self.features = FeatureCalls(desk, self)
+        self.adoption = Adoption(desk, self)

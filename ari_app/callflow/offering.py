@@ -53,8 +53,15 @@ class Offering:
     def agent_changed(self, event: AgentStateChanged) -> None:
         """Every agent state change goes through here: it keeps `available` and the queues'
         rankings right."""
-        aid = event.agent_id
-        if event.state is AgentState.AVAILABLE:
+        self._track(event.agent_id, event.state)
+        self.desk.publish(event)
+
+    def agent_restored(self, agent: Agent) -> None:
+        """An agent put back by a restart (no transition, nothing to publish)."""
+        self._track(agent.id, agent.state)
+
+    def _track(self, aid: str, state: AgentState) -> None:
+        if state is AgentState.AVAILABLE:
             self.available.add(aid)
             agent = self.desk.agents.get(aid)
             if agent is not None:
@@ -64,7 +71,6 @@ class Offering:
             self.available.discard(aid)
             for ranking in self._serves.get(aid, ()):
                 ranking.discard(aid)
-        self.desk.publish(event)
 
     def dispatch(self, now: float) -> None:
         """Offer waiting callers (VIPs first, then arrival order) to available agents."""

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ari_app.callflow.adoption import AgentSession, CallFacts
 from ari_app.callflow.agents import AgentRegistry
 from ari_app.callflow.ari_events import AriEvents
 from ari_app.callflow.call import Call
@@ -168,10 +169,26 @@ class Switchboard:
         return self.desk.take()
 
     def reconcile(
-        self, channels: Iterable[Mapping[str, Any]], bridge_ids: Iterable[str], now: float
+        self,
+        channels: Iterable[Mapping[str, Any]],
+        bridges: Iterable[Mapping[str, Any] | str],
+        now: float,
+        *,
+        recordings: Iterable[str] = (),
+        facts: Mapping[str, CallFacts] | None = None,
     ) -> list[Command]:
-        """After a reconnect: see ari_app.callflow.reconcile."""
-        reconcile(self.desk, self.flow, channels, bridge_ids, now)
+        """On every (re)connect and after a restart: see ari_app.callflow.reconcile."""
+        try:
+            reconcile(
+                self.desk, self.flow, channels, bridges, now, recordings=recordings, facts=facts
+            )
+        except Exception as exc:
+            self._bug("reconciling with Asterisk", exc)
+        return self.desk.take()
+
+    def restore_agents(self, sessions: Iterable[AgentSession], now: float) -> list[Command]:
+        """At start, before the first reconcile: agents' saved sessions (see adoption)."""
+        self.flow.adoption.restore_agents(sessions, now)
         return self.desk.take()
 
     # ------------------------------------------------------------------ agents

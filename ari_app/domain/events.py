@@ -35,6 +35,8 @@ class Outcome(StrEnum):
     BLOCKED = "blocked"
     TRANSFERRED = "transferred"  # handed to an outside number: no agent of ours ended it
     FAILED = "failed"
+    IN_PROGRESS = "in_progress"  # records only: the call is live (written when it starts)
+    INTERRUPTED = "interrupted"  # records only: cut by a crash, no engine could adopt it
 
 
 class OfferResult(StrEnum):
@@ -141,6 +143,20 @@ class CallSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class CallProgress:
+    """A live call's facts so far, at arrival and at answer: the record is written when
+    the call starts, and a new engine adopting the call after a restart reads them back."""
+
+    call_id: str
+    queue: str
+    caller: str
+    arrived_at: float
+    answered_at: float | None = None
+    agent_id: str = ""
+    caller_number: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class CallEnded:
     summary: CallSummary
 
@@ -244,6 +260,7 @@ class MonitorEnded:
 
 DomainEvent = (
     AgentStateChanged
+    | CallProgress
     | CallEnded
     | RecordingReady
     | CallbackRequested

@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from ari_app.domain.events import (
     AgentStateChanged,
     CallEnded,
+    CallProgress,
     DomainEvent,
     OfferResult,
+    Outcome,
     TransferCompleted,
     TransferFailed,
 )
@@ -50,6 +52,18 @@ def _maybe(epoch: float | None) -> datetime | None:
 
 def records_for(event: DomainEvent, site: str) -> list[Record]:
     match event:
+        case CallProgress():
+            answered = event.answered_at
+            return [
+                CallRecord(
+                    call_id=event.call_id, site=site, queue=event.queue,
+                    caller_number=event.caller_number or event.caller,
+                    arrival=_utc(event.arrived_at), answer=_maybe(answered), end=None,
+                    outcome=Outcome.IN_PROGRESS,
+                    wait_seconds=0.0 if answered is None else answered - event.arrived_at,
+                    agent_id=event.agent_id or None,
+                )
+            ]
         case CallEnded(summary=s):
             out: list[Record] = [
                 CallRecord(

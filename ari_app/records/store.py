@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ari_app.domain.events import Outcome
 from ari_app.records import models
 from ari_app.records.types import (
     AgentStateRecord,
@@ -30,6 +31,11 @@ _TABLES: dict[str, Table] = {
     "audit": models.AuditEntry.__table__,  # type: ignore[dict-item]
 }
 _AGENTS: Table = models.Agent.__table__  # type: ignore[assignment]
+_CALLS: Table = models.Call.__table__  # type: ignore[assignment]
+_LIVE = str(Outcome.IN_PROGRESS)
+# rows a later record may still complete: live, or marked interrupted by a restart whose
+# adoption was slower than the call's own end
+_OPEN = (_LIVE, str(Outcome.INTERRUPTED))
 
 
 def to_row(record: Record, caller_number_storage: str) -> Row:
@@ -96,12 +102,36 @@ def latest_agent_states(records: Sequence[Record]) -> list[Row]:
     ]
 
 
+def _upsert_calls(conn: Connection, dialect: Any, rows: list[Row]) -> None:
+    """A call's row is written when it starts (outcome `in_progress`), updated while it
+    is live and completed when it ends; a finished row is never changed again, so a
+    replayed or late record cannot undo an ending (an `interrupted` one can still be
+    completed). One row per call in a statement."""
+    latest: dict[str, Row] = {}
+    for row in rows:
+        seen = latest.get(row["call_id"])
+        if seen is None or seen["outcome"] == _LIVE or row["outcome"] != _LIVE:
+            latest[row["call_id"]] = row
+    stmt = dialect.insert(_CALLS)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["call_id"],
+            set_={c.name: stmt.excluded[c.name] for c in _CALLS.columns if c.name != "call_id"},
+            where=_CALLS.c.outcome.in_(_OPEN),
+        ),
+        list(latest.values()),
+    )
+
+
 def write_batch(conn: Connection, records: Sequence[Record], caller_number_storage: str) -> None:
     """Insert a batch in the caller's transaction; rows already there are left alone."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     by_type: dict[str, list[Row]] = {}
     for r in records:
         by_type.setdefault(r.record_type, []).append(to_row(r, caller_number_storage))
+    calls = by_type.pop("call", None)
+    if calls:
+        _upsert_calls(conn, dialect, calls)
     for record_type, rows in by_type.items():
         table = _TABLES[record_type]
         keys = [c.name for c in table.primary_key.columns]

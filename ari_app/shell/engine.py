@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ari_app.ari.errors import AriConnectionError, AriHttpError
+from ari_app.callflow.adoption import AgentSession, CallFacts
 from ari_app.callflow.supervision.machine import Monitor
 from ari_app.callflow.switchboard import Limits, RingPeriod, Switchboard
 from ari_app.config.hours import is_open
@@ -112,6 +113,8 @@ class Engine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
+        self.adoption_facts: Mapping[str, CallFacts] = {}  # for the first reconcile
+        self.reconciled = asyncio.Event()  # set after each reconcile with Asterisk
 
     # ------------------------------------------------------------------ clock
 
@@ -137,13 +140,60 @@ class Engine:
         self._execute(self.core.on_event(event, self.now()), t0)
 
     async def on_reconcile(self, snapshot: Any) -> None:
-        """For `SupervisedConnection(on_reconcile=...)`: catch up after a (re)connect."""
+        """For `SupervisedConnection(on_reconcile=...)`: catch up after a (re)connect, and
+        after a restart adopt what Asterisk holds (see ari_app.callflow.adoption)."""
         channels = snapshot.app_channels()
-        bridges = [b["id"] for b in snapshot.app_bridges()]
-        self.reconcile(channels, bridges)
+        bridges = snapshot.app_bridges()
+        recordings = await self._live_recordings(channels, bridges)
+        facts, self.adoption_facts = self.adoption_facts, {}
+        self.reconcile(channels, bridges, recordings=recordings, facts=facts)
+        self.reconciled.set()
 
-    def reconcile(self, channels: Iterable[Mapping[str, Any]], bridge_ids: Iterable[str]) -> None:
-        self._execute(self.core.reconcile(channels, bridge_ids, self.now()), time.perf_counter())
+    def reconcile(
+        self,
+        channels: Iterable[Mapping[str, Any]],
+        bridges: Iterable[Mapping[str, Any] | str],
+        *,
+        recordings: Iterable[str] = (),
+        facts: Mapping[str, CallFacts] | None = None,
+    ) -> None:
+        commands = self.core.reconcile(
+            channels, bridges, self.now(), recordings=recordings, facts=facts
+        )
+        self._execute(commands, time.perf_counter())
+
+    def restore_agents(self, sessions: Iterable[AgentSession]) -> None:
+        """Before the first connect: the agents' saved sessions."""
+        self._execute(self.core.restore_agents(sessions, self.now()), time.perf_counter())
+
+    async def _live_recordings(
+        self, channels: Sequence[Mapping[str, Any]], bridges: Sequence[Mapping[str, Any]]
+    ) -> list[str]:
+        """Which recordings of calls the core does not hold are still running: ARI lists
+        none, so each candidate (`call-<id>` of a call bridge, `vm-<id>` of an answered
+        caller outside any bridge) is asked for by name."""
+        core = self.core
+        bridged = {c for b in bridges for c in b.get("channels") or ()}
+        names = [
+            f"call-{b['id'][3:]}"
+            for b in bridges
+            if str(b.get("id", "")).startswith("br-") and b["id"][3:] not in core.calls
+        ]
+        names += [
+            f"vm-{ch['id']}"
+            for ch in channels
+            if ch.get("state") == "Up" and ch["id"] not in bridged and ch["id"] not in core.calls
+            and (ch.get("channelvars") or {}).get("HOTLINE_ROLE") == "caller"
+        ]
+        running: list[str] = []
+        for name in names:
+            try:
+                rec = await self.ari.request("GET", f"/recordings/live/{name}")
+            except (AriHttpError, AriConnectionError):
+                continue
+            if isinstance(rec, Mapping) and rec.get("state") in ("queued", "recording", "paused"):
+                running.append(name)
+        return running
 
     # agent actions: raise ari_app.callflow.agents.AgentError when refused
     def login(self, agent_id: str, pin: str, device: str) -> None:

@@ -38,12 +38,19 @@ from ari_app.api import create_api
 from ari_app.api.audit import AuditSink
 from ari_app.api.server import serve_api
 from ari_app.ari.client import AriClient
-from ari_app.ari.connection import ConnectionState, SupervisedConnection
+from ari_app.ari.connection import (
+    Backoff,
+    ConnectionState,
+    SupervisedConnection,
+    register_metrics,
+)
+from ari_app.callflow.adoption import AgentSession, CallFacts
 from ari_app.config.settings import Config, ConfigError, load_config
 from ari_app.domain.events import EventSink
 from ari_app.domain.privacy import CallerNumberPolicy
 from ari_app.mqtt.notifier import MqttNotifier
 from ari_app.mqtt.sink import MqttEventSink
+from ari_app.records.recovery import live_calls, mark_interrupted, saved_agents
 from ari_app.records.schema import SchemaError
 from ari_app.records.sink import RecordsEventSink
 from ari_app.records.types import AuditRecord
@@ -77,6 +84,7 @@ class Running:
     recordings: RecordingsSink | None = None
     notifier: MqttNotifier | None = None
     journal_path: Path | None = None
+    adopted: asyncio.Task[None] | None = None  # records and recordings caught up after start
 
 
 class _Events:
@@ -211,6 +219,9 @@ async def running(
         await stack.enter_async_context(client)
         engine = Engine(config, client, sinks=sinks, clock=clock)
         stack.push_async_callback(engine.close)
+        started = engine.now()
+        if writer is not None:
+            await _resume(engine, writer)
 
         async def on_event(event: Mapping[str, Any]) -> None:
             events.append(event)
@@ -228,7 +239,12 @@ async def running(
             ), name="recordings-retention")
             stack.push_async_callback(_cancel, purge_task)
 
-        conn = SupervisedConnection(client, on_event, engine.on_reconcile)
+        conn = SupervisedConnection(
+            client, on_event, engine.on_reconcile,
+            backoff=Backoff(cap=config.ari.reconnect_max_seconds),
+            stable_after=config.ari.reconnect_stable_seconds,
+        )
+        register_metrics(conn, registry)  # drops and downtime (callers took the fallback)
         await stack.enter_async_context(conn)
         result = Running(
             engine, conn, registry, kpi, writer=writer, index=index, recordings=recordings,
@@ -248,7 +264,55 @@ async def running(
             result.api_url = f"http://{config.http.host}:{server.port}"
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(conn.wait_for_state(ConnectionState.CONNECTED), 10)
+        if writer is not None:
+            catch_up = asyncio.create_task(
+                _after_adoption(engine, writer, index, config.recordings.dir, started),
+                name="adoption-records",
+            )
+            stack.push_async_callback(_cancel, catch_up)
+            result.adopted = catch_up
         yield result
+
+
+async def _resume(engine: Engine, writer: RecordWriter) -> None:
+    """Before the first connect: the agents' saved sessions, and what the records know of
+    the calls that were live (a restart adopts them; see ari_app.callflow.adoption)."""
+    agents = await asyncio.to_thread(saved_agents, writer.engine)
+    engine.restore_agents(
+        [AgentSession(a.agent_id, a.state, a.reason, a.device, a.since) for a in agents]
+    )
+    live = await asyncio.to_thread(live_calls, writer.engine)
+    engine.adoption_facts = {
+        c.call_id: CallFacts(c.arrived_at, c.answered_at, c.agent_id) for c in live.values()
+    }
+    if live:
+        log.info("records: %d call(s) were live; adopting those Asterisk still holds", len(live))
+
+
+async def _after_adoption(
+    engine: Engine,
+    writer: RecordWriter,
+    index: RecordingIndex | None,
+    directory: Path,
+    started: float,
+) -> None:
+    """Once the first reconcile adopted what Asterisk held: calls that were live and were
+    not adopted are marked `interrupted`, and the recordings index catches up with the
+    recordings directory."""
+    await engine.reconciled.wait()
+    await writer.wait_idle()  # the adopted calls' own rows are written first
+    keep = set(engine.core.calls) | set(engine.core.flow.ending.wrapping)
+    at = engine.now()
+    gone = await asyncio.to_thread(
+        mark_interrupted, writer.engine, keep, at, arrived_before=started
+    )
+    if gone:
+        log.warning("records: %d call(s) cut by the restart marked interrupted", len(gone))
+    if index is not None:
+        running = {c.recording for c in engine.core.calls.values() if not c.recording_done}
+        added = await asyncio.to_thread(index.catch_up, directory, running)
+        if added:
+            log.info("recordings: %d finished recording(s) indexed on catch-up", len(added))
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
