@@ -93,6 +93,7 @@ class AriSettings(_Strict):
     username: str = "hotline"
     password: Secret = Secret(value="hotline")
     reconnect_max_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    reconnect_stable_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
 
     @field_validator("url")
     @classmethod
