@@ -1,5 +1,12 @@
-"""Agent states as `HotlineAgentState` journal events, so the KPI fold sees wrap-up and
-pauses from the journal alone (timestamps in ARI's format, from the engine's loop clock).
+"""The engine's own journal events, so the KPI fold sees from the journal alone what the
+channel events do not say (timestamps in ARI's format, from the engine's loop clock):
+
+- agent states as `HotlineAgentState`: wrap-up and pauses;
+- every completed transfer as `HotlineTransfer` (`call_id`: the call's HOTLINE_CALL_ID),
+  whatever its kind: blind or attended through the API, or the phone's own REFER. Asterisk
+  reports only some of them itself (`BridgeBlindTransfer`, `ChannelTransfer`); the engine
+  carries most out with plain bridge moves, which the fold cannot tell from a hand-over.
+  The fold marks a call transferred once however many of these it sees (kpi/transfers.py).
 
 `JournalAgentStates` only translates and hands over; the journal (or the live KPI fold, or
 both through `EventFanout`) does the rest. SQL records come from
@@ -12,8 +19,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from ari_app.ari.timestamps import format_ari_timestamp
-from ari_app.domain.events import AgentState, AgentStateChanged, DomainEvent
+from ari_app.domain.events import AgentState, AgentStateChanged, DomainEvent, TransferCompleted
+from ari_app.domain.timestamps import format_ari_timestamp
 
 JOURNAL_AGENT_STATES: Mapping[AgentState, str] = MappingProxyType({
     AgentState.AVAILABLE: "available",
@@ -36,6 +43,9 @@ class JournalAgentStates:
         self.app = app
 
     def publish(self, event: DomainEvent) -> None:
+        if isinstance(event, TransferCompleted):
+            self.journal.append(transfer_line(self.app, event))
+            return
         if not isinstance(event, AgentStateChanged):
             return
         states = []
@@ -56,6 +66,24 @@ class JournalAgentStates:
                     "call_id": event.call_id,
                 }
             )
+
+
+def transfer_line(app: str, event: TransferCompleted) -> dict[str, Any]:
+    """`HotlineTransfer` as the KPI fold reads it (docs/kpi.md, "Engine events"): `call_id`
+    names the call (its HOTLINE_CALL_ID); `kind`, `from_agent`, `to_agent` and `target` are
+    for people reading the journal (the fold ignores them). No `channel`: the domain event
+    does not name the leg that handed over, and that leg is hung up (or left the call's
+    bridge) as the transfer completes, which ends its talk in the fold anyway."""
+    return {
+        "type": "HotlineTransfer",
+        "application": app,
+        "timestamp": format_ari_timestamp(event.at),
+        "call_id": event.call_id,
+        "kind": event.kind,
+        "from_agent": event.from_agent,
+        "to_agent": event.to_agent,
+        "target": event.target,
+    }
 
 
 class EventFanout:
