@@ -10,15 +10,17 @@
 # Needs root, debootstrap (installed with apt-get if missing), unshare and ip.
 # 1. With the network: debootstrap --variant=minbase bookworm into ROOTFS (removed first),
 #    then in the chroot `apt-get install python3 python3-venv` (what the README asks for),
-#    `apt-get install --download-only postgresql mosquitto` (the .debs go to apt's cache;
-#    nothing is installed) and `pip download` of the project's dependencies into a local
-#    wheelhouse. A policy-rc.d that refuses to start services, as container images have.
+#    `apt-get install --download-only postgresql mosquitto` and, without recommends,
+#    `prometheus` (the .debs go to apt's cache; nothing is installed) and `pip download` of
+#    the project's dependencies into a local wheelhouse. A policy-rc.d that refuses to
+#    start services, as container images have.
 # 2. Without the network: in new network, mount and PID namespaces (only a loopback, so
 #    this host's own PostgreSQL and Mosquitto on 127.0.0.1 are out of sight and nothing
 #    leaves the machine), chroot into ROOTFS and run `.ci/run` with
 #    PIP_NO_INDEX=1 PIP_FIND_LINKS=<wheelhouse>. scripts/test.sh makes the venv and
-#    installs the project; scripts/services.sh installs PostgreSQL and Mosquitto with
-#    apt-get (from the cache: the namespace has no network) and starts them without systemd.
+#    installs the project; scripts/services.sh installs PostgreSQL, Mosquitto and Prometheus
+#    with apt-get (from the cache: the namespace has no network) and starts the first two
+#    without systemd (the dashboard test starts a Prometheus of its own).
 # Everything started inside dies with the PID namespace. Exit status: that of `.ci/run`.
 set -euo pipefail
 
@@ -80,7 +82,7 @@ chroot_run() {
   ' bash "$rootfs" "${@:2}"
 }
 
-echo "== with the network: python3 + venv; postgresql, mosquitto downloaded only; wheelhouse"
+echo "== with the network: python3 + venv; postgresql, mosquitto, prometheus downloaded only; wheelhouse"
 chroot_run net /bin/bash -euc "
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -92,7 +94,7 @@ chroot_run net /bin/bash -euc "
   ${pip_cert:+PIP_CERT=$pip_cert} /tmp/dl/bin/pip download -q --disable-pip-version-check -d $wheels \
     'setuptools>=68' wheel '$clone[dev]'
   rm -rf /tmp/dl $wheels/hotline-*
-  ! command -v psql >/dev/null && ! command -v mosquitto >/dev/null
+  ! command -v psql >/dev/null && ! command -v mosquitto >/dev/null && ! command -v prometheus >/dev/null
 "
 
 echo "== without the network (own namespace, loopback only): .ci/run"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Make sure the real services the tests talk to are up: PostgreSQL on 127.0.0.1:5432
-# (trust auth, database `test`) and Mosquitto on 127.0.0.1:1883. Installs them from
-# Debian's packages on a fresh machine. Never skips: exits non-zero if it cannot.
+# (trust auth, database `test`) and Mosquitto on 127.0.0.1:1883, and that the `prometheus`
+# binary is installed (not started: tests/test_dashboard_prometheus.py starts a private
+# Prometheus of its own). Installs them from Debian's packages on a fresh machine. Never
+# skips: exits non-zero if it cannot.
 # Needs no systemd (containers, CI images, chroots): the runtime directories that
 # systemd's units would make are made here, and Mosquitto runs with a config of our own
 # (loopback only, no pid file). Idempotent: a service whose port is open is left alone.
@@ -84,4 +86,28 @@ EOF
     </dev/null >"$state/mosquitto.log" 2>&1 &
   wait_port 1883 Mosquitto "$state/mosquitto.log" "$!"
 fi
-echo "services: postgresql 127.0.0.1:5432 and mosquitto 127.0.0.1:1883 are up"
+# --- Prometheus (installed only) -------------------------------------------------------
+# The dashboard test runs its own Prometheus (temp config and storage, a free loopback
+# port) and stops it; nothing long-running is started here. Without recommends (no
+# prometheus-node-exporter). The package's maintainer scripts would start the daemon
+# through invoke-rc.d where no policy forbids it: a policy-rc.d that refuses (exit 101, as
+# container images ship) is put in place for the install when the machine has none.
+if ! command -v prometheus >/dev/null; then
+  policy=/usr/sbin/policy-rc.d
+  made_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# scripts/services.sh: no service starts while prometheus installs\nexit 101\n' \
+      | as_root tee "$policy" >/dev/null
+    as_root chmod 755 "$policy"
+    made_policy=1
+  fi
+  rc=0
+  apt_install --no-install-recommends prometheus || rc=$?
+  [ "$made_policy" = 0 ] || as_root rm -f "$policy"
+  if [ "$rc" != 0 ] || ! command -v prometheus >/dev/null; then
+    echo "services: could not install Debian's prometheus package" >&2
+    exit 1
+  fi
+fi
+echo "services: postgresql 127.0.0.1:5432 and mosquitto 127.0.0.1:1883 are up;" \
+  "prometheus $(prometheus --version 2>&1 | awk 'NR == 1 { print $3 }') is installed"
