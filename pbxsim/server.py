@@ -57,6 +57,7 @@ class Simulator:
 
     def __init__(self, config: SimConfig | None = None, spec: AriSpec | None = None) -> None:
         self.config = config or SimConfig()
+        self.request_log: list[str] | None = None  # "METHOD /path" of every REST request, if set
         self.spec = spec or load_spec()
         self.hub = HubStats()
         self._clients: list[_Client] = []
@@ -189,6 +190,8 @@ class Simulator:
 
     async def _ari(self, request: web.Request) -> web.StreamResponse:
         self.hub.rest_requests += 1
+        if self.request_log is not None:
+            self.request_log.append(f"{request.method} /{request.match_info['tail']}")
         body: Any = None
         raw = await request.read()
         if raw.strip():

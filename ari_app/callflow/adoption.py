@@ -280,7 +280,7 @@ class Adoption:
         if party["id"] in in_bridge:
             call.bridged_at = _time(bridge, now)
             call.move(CallState.BRIDGED)
-            call.talk_starts(now)
+            call.talk_starts(call.bridged_at)  # the talk began before the restart
             desk.emit(StartTimer(("talk", cid), desk.limits.talk_seconds))
             desk.count("adopted_talking")
             desk.call_state(call, "bridged", now, agent_id=call.agent_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, or_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ari_app.domain.events import Outcome
@@ -117,7 +117,8 @@ def _upsert_calls(conn: Connection, dialect: Any, rows: list[Row]) -> None:
         stmt.on_conflict_do_update(
             index_elements=["call_id"],
             set_={c.name: stmt.excluded[c.name] for c in _CALLS.columns if c.name != "call_id"},
-            where=_CALLS.c.outcome.in_(_OPEN),
+            # spelled out: an IN list cannot go into an executemany statement
+            where=or_(*(_CALLS.c.outcome == o for o in _OPEN)),
         ),
         list(latest.values()),
     )

@@ -11,8 +11,9 @@ index) run in worker threads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import NoReturn
 
@@ -50,6 +51,8 @@ from recordings.index import RecordingIndex
 
 log = logging.getLogger(__name__)
 
+DURABLE_WAIT_SECONDS = 2.0  # a database slower than this: answer anyway (the spool keeps it)
+
 _MODES: dict[Mode, MonitorMode] = {
     Mode.LISTEN: "listen",
     Mode.WHISPER: "whisper",
@@ -82,11 +85,24 @@ class EngineControl:
     """`ari_app.api.control.EngineControl` for a running `Engine`. `index`: the recordings
     index (None: no recordings are served)."""
 
-    def __init__(self, engine: Engine, index: RecordingIndex | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        index: RecordingIndex | None = None,
+        durable: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """`durable`: waits until what was just decided is on disk (the records writer's
+        `wait_idle`): an agent's own action is answered only once it survives a restart."""
         self.engine = engine
         self.core = engine.core
         self.index = index
+        self._durable = durable
         self._queue_names = tuple(self.core.queues)
+
+    async def _saved(self) -> None:
+        if self._durable is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._durable(), DURABLE_WAIT_SECONDS)
 
     # ------------------------------------------------------------------ agents
 
@@ -122,6 +138,7 @@ class EngineControl:
             await self.engine.login_checked(agent_id, pin, device)
         except AgentError as exc:
             _refused(exc)
+        await self._saved()
         return self._agent_info(agent)
 
     async def logout(self, agent_id: str, by: str) -> AgentInfo:
@@ -131,6 +148,7 @@ class EngineControl:
         except AgentError as exc:
             _refused(exc)
         log.info("agent %s logged out by %s", agent_id, by)
+        await self._saved()
         return self._agent_info(agent)
 
     async def pause(self, agent_id: str, reason: str) -> AgentInfo:
@@ -139,6 +157,7 @@ class EngineControl:
             self.engine.pause(agent_id, reason)
         except AgentError as exc:
             _refused(exc)
+        await self._saved()
         return self._agent_info(agent)
 
     async def unpause(self, agent_id: str) -> AgentInfo:
@@ -149,6 +168,7 @@ class EngineControl:
             self.engine.unpause(agent_id)
         except AgentError as exc:
             _refused(exc)
+        await self._saved()
         return self._agent_info(agent)
 
     async def end_wrapup(self, agent_id: str) -> AgentInfo:

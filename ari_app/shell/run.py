@@ -257,7 +257,11 @@ async def running(
                 return datetime.fromtimestamp(eng.now(), UTC)
 
             app = http_app(
-                config, EngineControl(engine, index), writer or _LoggedAudit(), registry, wall
+                config,
+                EngineControl(engine, index, writer.wait_idle if writer else None),
+                writer or _LoggedAudit(),
+                registry,
+                wall,
             )
             server = await serve_api(app, config.http.host, config.http.port)
             stack.push_async_callback(server.stop)
