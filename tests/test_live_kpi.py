@@ -20,6 +20,17 @@ def test_params_follow_ringing_and_the_queues_common_threshold() -> None:
     differ = make_config(extra_queues=({"name": "billing", "sl_seconds": 30.0},),
                          sl_seconds=20.0)
     assert kpi_params(differ).sl_ms == 15_000  # no common T: X·P, the report's default
+    unset = make_config()  # no sl_seconds: each queue's own rings × its ring period
+    assert kpi_params(unset).sl_ms == 3 * 5_000
+
+
+def test_params_take_the_queues_short_abandon_limit() -> None:
+    both = make_config(
+        extra_queues=({"name": "billing", "short_abandon_seconds": 2.0},), short_abandon_seconds=2.0
+    )
+    assert kpi_params(both).short_abandon_ms == 2_000
+    mixed = make_config(extra_queues=({"name": "billing", "short_abandon_seconds": 2.0},))
+    assert kpi_params(mixed).short_abandon_ms == 5_000  # no common limit: the default
 
 
 @pytest.mark.looptime

@@ -30,7 +30,12 @@ from kpi.cadence import ring_period_seconds
 from kpi.facts import CallAbandoned, CallAnswered, Fact
 from kpi.fold import flush
 from kpi.metrics import KpiMetrics
-from kpi.params import KpiParams, make_params, within_threshold
+from kpi.params import (
+    DEFAULT_SHORT_ABANDON_SECONDS,
+    KpiParams,
+    make_params,
+    within_threshold,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,8 @@ Scalar = str | int | float | bool | None
 def kpi_params(config: Config) -> KpiParams:
     """The live metrics' parameters: `[ringing]` rings, country and indications file; T is
     the queues' common service-level threshold (each queue's `sl_seconds`, else its rings
-    × its country's ring period; X·P when the queues differ), as
+    × its country's ring period; X·P when the queues differ) and the queues' common
+    short-abandon limit, as
     `hotline kpi report --rings X --country CC [--sl-seconds T]` would take them."""
     indications = config.ringing.indications_file
     sls = {
@@ -50,11 +56,13 @@ def kpi_params(config: Config) -> KpiParams:
         for q in config.queues
     }
     sl = sls.pop() if len(sls) == 1 else None
+    shorts = {q.short_abandon_seconds for q in config.queues}
     return make_params(
         config.ringing.rings,
         config.ringing.country,
         sl_seconds=sl,
-        indications=config.ringing.indications_file,
+        short_abandon_seconds=shorts.pop() if len(shorts) == 1 else DEFAULT_SHORT_ABANDON_SECONDS,
+        indications=indications,
     )
 
 
