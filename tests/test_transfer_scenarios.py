@@ -93,11 +93,14 @@ def transfer_records(s: Scenario) -> list[TransferRecord]:
 
 
 def call_record(s: Scenario, call_id: str) -> CallRecord:
+    """The call's final record (those written while it was live say `in_progress`)."""
     [rec] = [
         r
         for e in s.sink.events
         for r in records_for(e, "demo")
-        if isinstance(r, CallRecord) and r.call_id == call_id
+        if isinstance(r, CallRecord)
+        and r.call_id == call_id
+        and r.outcome is not Outcome.IN_PROGRESS
     ]
     return rec
 
