@@ -13,7 +13,7 @@ import pytest
 from ari_app.api import create_api
 from ari_app.config.settings import Config, parse_config
 from ari_app.domain.events import MonitorEnded, MonitorStarted, TransferCompleted
-from ari_app.shell.control import EngineControl
+from ari_app.shell.control import SwitchboardControl
 from tests.callflow_rig import PIN, PIN_HASH
 from tests.scenario_rig import scenario
 from tests.test_api_fakes import FakeClock, ListSink, basic, call_app
@@ -62,7 +62,7 @@ async def test_agent_transfers_and_supervisor_monitors_over_http(tmp_path: Path)
     cfg = api_config()
     async with scenario(cfg, tmp_path) as s:
         audit = ListSink()
-        app = create_api(cfg, EngineControl(s.engine), audit, clock=FakeClock())
+        app = create_api(cfg, SwitchboardControl(s.engine), audit, clock=FakeClock())
 
         async def http(method: str, path: str, user: str, body: Any = None) -> tuple[int, Any]:
             reply = await call_app(app, method, path, headers=auth(user), json=body)
@@ -149,8 +149,8 @@ async def test_engine_refusals_map_to_api_errors(tmp_path: Path) -> None:
     cfg = api_config()
     async with scenario(cfg, tmp_path) as s:
         audit = ListSink()
-        app = create_api(cfg, EngineControl(s.engine), audit, clock=FakeClock())
-        control = EngineControl(s.engine)
+        app = create_api(cfg, SwitchboardControl(s.engine), audit, clock=FakeClock())
+        control = SwitchboardControl(s.engine)
         reply = await call_app(
             app,
             "POST",

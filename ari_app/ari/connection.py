@@ -3,9 +3,15 @@ once and then with capped, jittered exponential backoff, and reconcile on every
 (re)connect.
 
 Order on each connect: open the WebSocket first (Asterisk queues events from then on),
-then fetch the Snapshot and hand it to `on_reconcile`, then deliver events to `on_event`.
-So nothing between the snapshot and the first event is missed; events during an outage
-are (Asterisk does not replay them) and the snapshot is how the engine learns about them.
+set the app's event filter (`event_types`: `PUT /applications/{app}/eventFilter` with an
+`allowed` list, so Asterisk serialises and sends only the event types the engine and its
+KPI fold read), then fetch the Snapshot and hand it to `on_reconcile`, then deliver events
+to `on_event`. So nothing between the snapshot and the first event is missed; events
+during an outage are (Asterisk does not replay them) and the snapshot is how the engine
+learns about them. The filter is set again on every connect: Asterisk keeps it on the
+application object, which it may have destroyed while the app was unregistered. A filter
+Asterisk refuses (an old Asterisk: 404/405/501) is logged and counted (`filter_errors`);
+the engine then simply receives every event.
 
 Reconnect policy (`SupervisedConnection.run`): the first attempt after a drop goes out at
 once; each further attempt waits `backoff.delay(n)` counted from the start of the attempt
@@ -23,11 +29,12 @@ import contextlib
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
+from urllib.parse import quote
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -70,6 +77,8 @@ class ConnectionStats:
     reconcile_errors: int = 0
     sink_errors: int = 0
     events: int = 0
+    filters_set: int = 0
+    filter_errors: int = 0
     last_error: str = ""
     downtime_total: float = 0.0
     last_downtime: float = 0.0
@@ -87,7 +96,8 @@ class ConnectionStats:
 class SupervisedConnection:
     """Keeps `client`'s event socket up while running; see the module docstring.
 
-    `on_event` is typically `dispatcher.put`; `on_reconcile` gets a Snapshot each connect.
+    `on_event` is typically `dispatcher.put`; `on_reconcile` gets a Snapshot each connect;
+    `event_types` (None: every event) is the app's allowed list, set on each connect.
     """
 
     def __init__(
@@ -99,8 +109,10 @@ class SupervisedConnection:
         backoff: Backoff | None = None,
         stable_after: float = 30.0,
         rng: random.Random | None = None,
+        event_types: Collection[str] | None = None,
     ) -> None:
         self.client = client
+        self.event_types = frozenset(event_types) if event_types is not None else None
         self.on_event = on_event
         self.on_reconcile = on_reconcile
         self.backoff = backoff or Backoff()
@@ -208,6 +220,7 @@ class SupervisedConnection:
                     stats.down_since = None
                     log.info("ARI app registered again after %.3fs", stats.last_downtime)
                 try:
+                    await self._set_filter()
                     if await self._reconcile():
                         await self._set_state(ConnectionState.CONNECTED)
                         await self._pump(socket)
@@ -224,6 +237,28 @@ class SupervisedConnection:
                 retries = 0 if closed - opened >= self.stable_after else retries + 1
         finally:
             await self._set_state(ConnectionState.STOPPED)
+
+    def filter_body(self) -> dict[str, Any] | None:
+        """The eventFilter body for `event_types` (None: no filter wanted)."""
+        if self.event_types is None:
+            return None
+        return {"allowed": [{"type": t} for t in sorted(self.event_types)], "disallowed": []}
+
+    async def _set_filter(self) -> None:
+        """`PUT /applications/{app}/eventFilter`, right after the socket opened (the app
+        exists from then on). A refusal is logged: the events then come unfiltered."""
+        body = self.filter_body()
+        if body is None:
+            return
+        path = f"/applications/{quote(self.client.app, safe='')}/eventFilter"
+        try:
+            await self.client.request("PUT", path, body=body)
+        except AriError as exc:
+            self.stats.filter_errors += 1
+            self.stats.last_error = str(exc)
+            log.warning("ARI event filter not set (every event will come): %s", exc)
+            return
+        self.stats.filters_set += 1
 
     async def _reconcile(self) -> bool:
         """Fetch and hand over the snapshot; False (reconnect) if Asterisk failed us."""

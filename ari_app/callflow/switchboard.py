@@ -130,6 +130,11 @@ class Switchboard:
     def live_channels(self) -> int:
         return self.desk.live_channels()
 
+    @property
+    def event_types(self) -> frozenset[str]:
+        """The ARI event types the call flow acts on (every other type it ignores)."""
+        return frozenset(self._events.handlers)
+
     # ------------------------------------------------------------------ ARI events, timers
 
     def on_event(self, event: Mapping[str, Any], now: float) -> list[Command]:

@@ -1,4 +1,5 @@
-"""The API's `EngineControl` (ari_app.api.control) over the running call-flow engine.
+"""`SwitchboardControl`: the API's `EngineControl` protocol (ari_app.api.control) over the
+running call-flow engine.
 
 A thin adapter: it reads the `Switchboard`'s state (agents, calls, queues, transfers,
 monitoring sessions) into the API's values and forwards actions to the `Engine`, turning
@@ -81,7 +82,7 @@ def _at(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-class EngineControl:
+class SwitchboardControl:
     """`ari_app.api.control.EngineControl` for a running `Engine`. `index`: the recordings
     index (None: no recordings are served)."""
 

@@ -368,7 +368,7 @@ def setup_logging(args: argparse.Namespace) -> str:
 
 async def _demo(args: argparse.Namespace) -> int:
     from ari_app.api.control import ControlError, TransferTarget
-    from ari_app.shell.control import EngineControl
+    from ari_app.shell.control import SwitchboardControl
     from ari_app.shell.run import running
     from pbxsim.config import EndpointBehaviour, SimConfig
     from pbxsim.server import Simulator
@@ -413,7 +413,7 @@ async def _demo(args: argparse.Namespace) -> int:
         ) as r:
             engine = r.engine
             engine.request_log = GreetingTap(view)
-            control = EngineControl(engine, r.index)
+            control = SwitchboardControl(engine, r.index)
             print(f"metrics: {r.api_url}/metrics, API: {r.api_url} (user demo, password"
                   f" {DEMO_PASSWORD})"
                   + (f", MQTT to {config.mqtt.host}:{config.mqtt.port}"

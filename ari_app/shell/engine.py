@@ -40,7 +40,7 @@ from ari_app.domain.commands import (
     call_key,
 )
 from ari_app.domain.events import EventSink
-from ari_app.shell.stasis_gate import StasisGate
+from ari_app.shell.stasis_gate import RELEASING, StasisGate
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,17 @@ class EngineStats:
     sink_errors: int = 0
     timers_fired: int = 0
     reaction_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
+
+
+def ari_event_types(engine: Engine, *, kpi: bool = True) -> frozenset[str]:
+    """The event filter to ask Asterisk for: the engine's types, plus the KPI fold's (the
+    live fold and the journal read the same stream; `kpi.event_filter.RELEVANT_TYPES`)."""
+    types = engine.event_types
+    if kpi:
+        from kpi.event_filter import RELEVANT_TYPES
+
+        types |= RELEVANT_TYPES
+    return types
 
 
 def ring_period_from_config(config: Config) -> RingPeriod:
@@ -126,6 +137,13 @@ class Engine:
         if self._wall_base is None:
             self._wall_base = time.time() - loop.time()
         return self._wall_base + loop.time()
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        """The ARI event types the engine reads: the call flow's and the Stasis gate's.
+        What else the process reads (the KPI fold, the journal) is added by whoever
+        wires it (`ari_event_types`)."""
+        return self.core.event_types | RELEASING
 
     # ------------------------------------------------------------------ inputs
 

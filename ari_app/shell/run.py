@@ -55,8 +55,8 @@ from ari_app.records.schema import SchemaError
 from ari_app.records.sink import RecordsEventSink
 from ari_app.records.types import AuditRecord
 from ari_app.records.writer import RecordWriter, writer_from_config
-from ari_app.shell.control import EngineControl
-from ari_app.shell.engine import Engine
+from ari_app.shell.control import SwitchboardControl
+from ari_app.shell.engine import Engine, ari_event_types
 from ari_app.shell.journal_sink import EventFanout, Journal, JournalAgentStates
 from ari_app.shell.live_kpi import LiveKpi, kpi_params, queue_stats
 from kpi.journal import JournalWriter
@@ -118,7 +118,7 @@ class _LoggedAudit:
                  record.object_type, record.object_id, record.detail)
 
 
-def http_app(config: Config, control: EngineControl, audit: AuditSink,
+def http_app(config: Config, control: SwitchboardControl, audit: AuditSink,
              registry: CollectorRegistry, clock: Callable[[], datetime]) -> FastAPI:
     """The role-checked API plus `GET /metrics`, which is outside every policy: Prometheus
     scrapes without credentials, and the exposition holds no caller data (labels are
@@ -243,6 +243,7 @@ async def running(
             client, on_event, engine.on_reconcile,
             backoff=Backoff(cap=config.ari.reconnect_max_seconds),
             stable_after=config.ari.reconnect_stable_seconds,
+            event_types=ari_event_types(engine),  # only what the engine and the KPIs read
         )
         register_metrics(conn, registry)  # drops and downtime (callers took the fallback)
         await stack.enter_async_context(conn)
@@ -258,7 +259,7 @@ async def running(
 
             app = http_app(
                 config,
-                EngineControl(engine, index, writer.wait_idle if writer else None),
+                SwitchboardControl(engine, index, writer.wait_idle if writer else None),
                 writer or _LoggedAudit(),
                 registry,
                 wall,

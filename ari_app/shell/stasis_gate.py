@@ -17,7 +17,8 @@ from typing import Any
 
 from ari_app.domain.commands import AddToBridge, AriCommand, CreateChannel, Hangup, Snoop
 
-_RELEASING = frozenset({"StasisStart", "StasisEnd", "ChannelDestroyed"})
+RELEASING = frozenset({"StasisStart", "StasisEnd", "ChannelDestroyed"})
+"""The event types the gate reads (the engine asks Asterisk for them)."""
 
 
 def created_channel(command: AriCommand) -> str:
@@ -61,7 +62,7 @@ class StasisGate:
 
     def seen(self, event: Mapping[str, Any]) -> None:
         """Every ARI event passes here first: StasisStart (or the channel's end) opens it."""
-        if event.get("type") not in _RELEASING:
+        if event.get("type") not in RELEASING:
             return
         channel = event.get("channel")
         if isinstance(channel, Mapping):
