@@ -149,17 +149,20 @@ class Adoption:
         callers = [ch for ch in new.values() if _vars(ch).get(ROLE, "") in ("", "caller")]
         callers.sort(key=lambda ch: (facts[ch["id"]].arrived_at if ch["id"] in facts
                                      else _time(ch, now), ch["id"]))
+        by_call: dict[str, list[Json]] = {}  # one pass: a scan per caller is quadratic
+        for c in new.values():
+            tag = _vars(c).get(CALL_ID)
+            if isinstance(tag, str):
+                by_call.setdefault(tag, []).append(c)
         taken: set[str] = set()
         for ch in callers:
             call = self._caller(ch, facts.get(ch["id"]), now)
             if call is None:
                 continue
             taken.add(ch["id"])
-            legs = [
-                c for c in new.values()
-                if c["id"] != ch["id"] and _vars(c).get(CALL_ID) == call.call_id
-            ]
-            taken.update(self._place(call, legs, by_bridge, recording, now))
+            legs = [c for c in by_call.get(call.call_id, ()) if c["id"] != ch["id"]]
+            self._place(call, legs, by_bridge, recording, now)
+            taken.update(c["id"] for c in legs)  # kept, or hung up by _place: not again
         self._queue_again(now)
         for channel_id in new.keys() - taken:
             desk.count("unattributed_hung_up")
