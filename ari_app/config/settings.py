@@ -152,6 +152,21 @@ class HttpSettings(_Strict):
         return v
 
 
+class StandbySettings(_Strict):
+    """Hot standby: engines on several hosts share one PostgreSQL, and the one holding a
+    PostgreSQL advisory lock (keyed by `engine.site` and `engine.app`) holds the ARI app."""
+
+    enabled: bool = False
+    # How often a standby tries to take the lock.
+    poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.5
+    # How often the holder checks that its lock connection still holds the lock; a check
+    # that fails or takes longer than this makes it let go of the ARI app.
+    check_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # Silence after which the database server drops a holder's connection (and so its lock)
+    # and the holder gives its connection up: TCP keepalives and TCP_USER_TIMEOUT, both ends.
+    dead_peer_seconds: Annotated[int, Field(ge=3, le=600)] = 10
+
+
 class RecordingsSettings(_Strict):
     """Where Asterisk leaves finished recordings, and how long the index keeps them."""
 
@@ -350,6 +365,7 @@ class Config(_Strict):
     mqtt: MqttSettings = MqttSettings()
     http: HttpSettings = HttpSettings()
     recordings: RecordingsSettings = RecordingsSettings()
+    standby: StandbySettings = StandbySettings()
     ringing: RingingSettings = RingingSettings()
     queues: tuple[QueueSettings, ...] = (QueueSettings(name="support", numbers=("12345",)),)
     agents: tuple[AgentSettings, ...] = ()
@@ -393,6 +409,17 @@ class Config(_Strict):
         for i, u in enumerate(self.users):
             if u.role == "agent" and u.agent_id not in agent_ids:
                 errors.append(f"users[{i}].agent_id: role 'agent' needs a known agent id")
+        if self.standby.enabled and not self.database.url.startswith("postgresql"):
+            errors.append(
+                "standby.enabled: hot standby needs a postgresql:// database.url shared by"
+                " the engines (the lock is a PostgreSQL advisory lock), not SQLite"
+            )
+        standby = self.standby
+        if standby.enabled and standby.dead_peer_seconds <= 3 * standby.check_seconds:
+            errors.append(
+                "standby.dead_peer_seconds: must be more than 3 × standby.check_seconds,"
+                " so a cut-off holder lets go of the ARI app before its lock is freed"
+            )
         if errors:
             raise ValueError("; ".join(errors))
         return self

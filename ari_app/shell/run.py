@@ -59,6 +59,7 @@ from ari_app.shell.control import SwitchboardControl
 from ari_app.shell.engine import Engine, ari_event_types
 from ari_app.shell.journal_sink import EventFanout, Journal, JournalAgentStates
 from ari_app.shell.live_kpi import LiveKpi, kpi_params, queue_stats
+from ari_app.shell.standby import hold_or_wait
 from kpi.journal import JournalWriter
 from kpi.metrics import render_metrics
 from recordings.index import RecordingIndex, load_known
@@ -340,23 +341,38 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
             handled.append(sig)
     try:
-        async with running(config) as r:
-            log.info(
-                "engine running: ARI %s, app %s, HTTP %s (/metrics and the API)",
-                config.ari.url,
-                config.engine.app,
-                r.api_url,
-            )
-            if ready is not None:
-                ready(r)
-            try:
-                await stop.wait()
-            finally:
-                log.info("stopping: %d live call(s)", r.engine.live_calls())
+        if config.standby.enabled:
+            await hold_or_wait(config, stop, lambda leave: _hold(config, leave, ready))
+        else:
+            await _hold(config, stop, ready)
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)
     return 0
+
+
+async def _hold(
+    config: Config, leave: asyncio.Event, ready: Callable[[Running], None] | None
+) -> None:
+    """The engine connected and serving until `leave` is set (a stop signal; with
+    `[standby]`, also the standby lock lost)."""
+    async with running(config) as r:
+        log.info(
+            "engine running: ARI %s, app %s, HTTP %s (/metrics and the API)",
+            config.ari.url,
+            config.engine.app,
+            r.api_url,
+        )
+        if ready is not None:
+            ready(r)
+        try:
+            await leave.wait()
+        finally:
+            log.info("stopping: %d live call(s)", r.engine.live_calls())
+            # call control stops at once (no event in, no timer or request out); the rest
+            # of the engine then closes in order
+            await r.connection.stop()
+            await r.engine.close()
 
 
 def register(sub: Any) -> None:
