@@ -170,3 +170,82 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     detail: Mapped[str] = mapped_column(Text)
     __table_args__ = (Index(None, "object_type", "object_id"), Index(None, "actor", "at"))
+
+
+# Work orders (ari_app.workorders; docs/workorders.md). Migration 0003.
+WORK_ORDER_TYPES = ("enquiry", "help", "complaint", "report", "suggestion")
+WORK_ORDER_URGENCIES = ("normal", "urgent")
+WORK_ORDER_ORIGINS = ("call", "supervisor", "import")
+WORK_ORDER_STATES = (
+    "accepted", "assigned", "acknowledged", "in_progress", "returned", "closed", "follow_up",
+    "reopened", "archived",
+)
+
+
+class WorkOrderRow(Base):
+    """One work order's current state; its history is `work_order_events`."""
+
+    __tablename__ = "work_orders"
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(64))
+    urgency: Mapped[str] = mapped_column(String(8))
+    request: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str] = mapped_column(String(16))
+    team: Mapped[str] = mapped_column(String(64))
+    call_id: Mapped[str] = mapped_column(String(64))
+    recording: Mapped[str] = mapped_column(String(255))
+    caller: Mapped[str] = mapped_column(String(80))
+    department: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    round_started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    limit_days: Mapped[int] = mapped_column(Integer)
+    extension_days: Mapped[int] = mapped_column(Integer)
+    paused_days: Mapped[int] = mapped_column(Integer)
+    paused_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    extension_requested: Mapped[int] = mapped_column(Integer)
+    reminded: Mapped[bool] = mapped_column(Boolean)
+    escalated: Mapped[bool] = mapped_column(Boolean)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_on_time: Mapped[bool | None] = mapped_column(Boolean)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    reopen_count: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        CheckConstraint(_in("type", WORK_ORDER_TYPES), name="type"),
+        CheckConstraint(_in("urgency", WORK_ORDER_URGENCIES), name="urgency"),
+        CheckConstraint(_in("origin", WORK_ORDER_ORIGINS), name="origin"),
+        CheckConstraint(_in("state", WORK_ORDER_STATES), name="state"),
+        Index(None, "state", "due_at"),
+        Index(None, "opened_at"),
+        Index(None, "closed_at"),
+        Index(None, "agent_id"),
+        Index(None, "team"),
+    )
+
+
+class WorkOrderEventRow(Base):
+    """The append-only log: one row per change, numbered per order."""
+
+    __tablename__ = "work_order_events"
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text)  # JSON object of strings
+    __table_args__ = (Index(None, "action", "at"),)
+
+
+class WorkOrderSetting(Base):
+    """Admin-set work-order settings (`limits`: JSON), read on every change."""
+
+    __tablename__ = "work_order_settings"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
