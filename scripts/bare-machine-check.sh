@@ -86,6 +86,11 @@ echo "== with the network: python3 + venv; postgresql, mosquitto, prometheus dow
 chroot_run net /bin/bash -euc "
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # REUSE=1: a previous run's services.sh installed the servers in this chroot; take them
+  # away again so this run starts bare
+  apt-get purge -y -qq 'postgresql*' mosquitto prometheus >/dev/null 2>&1 || true
+  apt-get autoremove -y -qq --purge >/dev/null 2>&1 || true
+  rm -rf /etc/postgresql /var/lib/postgresql /run/postgresql
   apt-get install -y -qq python3 python3-venv >/dev/null
   apt-get install -y -qq --download-only postgresql mosquitto >/dev/null
   # what scripts/services.sh may install besides (downloaded only, no recommends)
