@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 COMMANDS: tuple[str, ...] = (
     "ari_app.config.settings",
+    "ari_app.config.site_calendar",
     "ari_app.agi.cli",
     "ari_app.records.cli",
     "recordings.cli",

@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ari_app.callflow.switchboard import Limits, Switchboard
-from ari_app.config.hours import is_open
+from ari_app.config.hours import opening_hours
 from ari_app.config.settings import Config, parse_config
+from ari_app.config.site_calendar import site_calendar
 from ari_app.domain.commands import (
     AriCommand,
     CancelTimer,
@@ -70,7 +71,10 @@ class Rig:
     def __init__(self, config: Config | None = None, limits: Limits | None = None) -> None:
         self.config = config or make_config()
         self.core = Switchboard(
-            self.config, ring_period=lambda country: 5.0, is_open=is_open, limits=limits or Limits()
+            self.config,
+            ring_period=lambda country: 5.0,
+            is_open=opening_hours(site_calendar(self.config)),
+            limits=limits or Limits(),
         )
         self.now = T0
         self.timers: dict[TimerKey, float] = {}

@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from ari_app.agi.server import AgiSession, Handler
-from ari_app.config.hours import is_open
+from ari_app.calendar import YearNotCovered
+from ari_app.config.hours import opening_hours
 from ari_app.config.settings import Config, QueueSettings
+from ari_app.config.site_calendar import site_calendar
 from ari_app.domain import variables
 from ari_app.domain.privacy import mask
 
@@ -53,9 +55,15 @@ def decide_route(cfg: Config, caller: str, dialled: str, at: datetime) -> RouteD
     priority = 1 if who in {normalise_number(n) for n in queue.vip_numbers} else 0
     if who and who in {normalise_number(n) for n in cfg.blocklist}:
         return RouteDecision(queue=queue.name, priority=priority, route="blocked")
-    if not is_open(queue.hours, at):
+    hours = queue.hours
+    calendar = site_calendar(cfg) if hours and hours.uses_calendar else None
+    if not opening_hours(calendar, on_gap=_calendar_gap)(hours, at):
         return RouteDecision(queue=queue.name, priority=priority, route="closed")
     return RouteDecision(queue=queue.name, priority=priority, route="open")
+
+
+def _calendar_gap(gap: YearNotCovered) -> None:
+    log.error("%s; until then queues' working_days apply Monday-Friday", gap)
 
 
 def agent_id_from_interface(cfg: Config, interface: str) -> str | None:

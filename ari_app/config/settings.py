@@ -15,8 +15,17 @@ from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from ari_app.calendar import Correction, load_seed, regions
 from ari_app.domain.passwords import is_hash
 
 MEDIA_SCHEMES = ("sound:", "digits:", "number:", "recording:", "tone:", "characters:")
@@ -61,6 +70,35 @@ def _check_media(items: tuple[str, ...]) -> tuple[str, ...]:
 
 
 MediaList = Annotated[tuple[str, ...], Field(default=())]
+_Date = date
+
+
+def _check_timezone(v: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {v!r}") from exc
+    return v
+
+
+def _check_spans(where: str, spans: tuple[str, ...]) -> None:
+    for span in spans:
+        m = _SPAN_RE.fullmatch(span)
+        if not m or (m[1], m[2]) >= (m[3], m[4]):
+            raise ValueError(f"{where}: {span!r} is not a HH:MM-HH:MM span")
+
+
+def _parse_spans(spans: tuple[str, ...]) -> list[tuple[time, time]]:
+    out = []
+    for span in spans:
+        start, end = span.split("-")
+        h2, m2 = (int(x) for x in end.split(":"))
+        out.append(
+            (time.fromisoformat(start), time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2))
+        )
+    return out
 
 
 class Secret(_Strict):
@@ -199,10 +237,17 @@ class Overflow(_Strict):
 
 
 class Hours(_Strict):
-    """Opening hours; a queue without `hours` is open 24/7."""
+    """Opening hours; a queue without `hours` is open 24/7.
+
+    Either `weekly` (spans per weekday name) or the calendar's day types: `working_days`
+    spans on the site calendar's working days (working weekends included, holidays not),
+    `rest_days` spans on its days off. `holidays` are closed in both.
+    """
 
     timezone: str = "Asia/Shanghai"
     weekly: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    working_days: tuple[str, ...] | None = None
+    rest_days: tuple[str, ...] | None = None
     holidays: tuple[date, ...] = ()
 
     @field_validator("weekly")
@@ -211,33 +256,102 @@ class Hours(_Strict):
         for day, spans in v.items():
             if day not in _WEEKDAYS:
                 raise ValueError(f"unknown weekday {day!r} (use {', '.join(_WEEKDAYS)})")
-            for span in spans:
-                m = _SPAN_RE.fullmatch(span)
-                if not m or (m[1], m[2]) >= (m[3], m[4]):
-                    raise ValueError(f"{day}: {span!r} is not a HH:MM-HH:MM span")
+            _check_spans(day, spans)
+        return v
+
+    @field_validator("working_days", "rest_days")
+    @classmethod
+    def _day_type_spans(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if v is not None:
+            _check_spans("span", v)
         return v
 
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        return _check_timezone(v)
 
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}") from exc
-        return v
+    @model_validator(mode="after")
+    def _one_kind(self) -> Hours:
+        if self.uses_calendar and self.weekly:
+            raise ValueError("use either weekly or working_days/rest_days, not both")
+        return self
+
+    @property
+    def uses_calendar(self) -> bool:
+        """True when the hours follow the site calendar's working days and days off."""
+        return self.working_days is not None or self.rest_days is not None
 
     def spans(self, weekday: int) -> list[tuple[time, time]]:
-        """Open spans for a weekday (0 = Monday)."""
-        out = []
-        for span in self.weekly.get(_WEEKDAYS[weekday], ()):
-            start, end = span.split("-")
-            h2, m2 = (int(x) for x in end.split(":"))
-            out.append(
-                (time.fromisoformat(start), time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2))
-            )
-        return out
+        """Open spans for a weekday (0 = Monday) under `weekly`."""
+        return _parse_spans(self.weekly.get(_WEEKDAYS[weekday], ()))
+
+    def day_type_spans(self, working: bool) -> list[tuple[time, time]]:
+        """Open spans for a working day or a day off under `working_days`/`rest_days`."""
+        return _parse_spans((self.working_days if working else self.rest_days) or ())
+
+
+class CalendarDay(_Strict):
+    """An admin's correction of the site calendar: the date is (not) a working day."""
+
+    date: _Date
+    working: bool
+    note: Annotated[str, Field(min_length=1)]  # why, and on whose word: the audit trail
+    name: str = ""
+
+
+class SiteCalendarSettings(_Strict):
+    """A site's working-day calendar: the shipped seed of its region, plus corrections."""
+
+    region: str = "cn"
+    timezone: str = "Asia/Shanghai"
+    years: tuple[Annotated[int, Field(ge=1900, le=2200)], ...] = ()
+    days: tuple[CalendarDay, ...] = ()
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        if v not in regions():
+            raise ValueError(f"no shipped calendar for {v!r} (have: {', '.join(regions())})")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _check_timezone(v)
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, v: tuple[CalendarDay, ...], info: ValidationInfo) -> tuple[CalendarDay, ...]:
+        errors: list[str] = []
+        _dupes("days", "date", [d.date.isoformat() for d in v], errors)
+        region = info.data.get("region")
+        if region is not None:
+            known = load_seed(region).years | set(info.data.get("years", ()))
+            for d in v:
+                if d.date.year not in known:
+                    errors.append(
+                        f"{d.date}: {d.date.year} has no data (neither seeded nor in years):"
+                        f" list all its days off and working weekends, and add it to years"
+                    )
+        if errors:
+            raise ValueError("; ".join(errors))
+        return v
+
+    def corrections(self) -> list[Correction]:
+        return [Correction(d.date, d.working, d.note, d.name) for d in self.days]
+
+
+class OtherSiteCalendar(SiteCalendarSettings):
+    """Another site's calendar (for `hotline calendar ... --site NAME`)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class CalendarSettings(SiteCalendarSettings):
+    """This site's (`engine.site`) calendar, and other sites' in `sites`."""
+
+    sites: tuple[OtherSiteCalendar, ...] = ()
 
 
 class QueueSettings(_Strict):
@@ -373,6 +487,7 @@ class Config(_Strict):
     users: tuple[UserSettings, ...] = ()
     blocklist: tuple[str, ...] = ()
     feature_codes: FeatureCodeSettings = FeatureCodeSettings()
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:
@@ -409,6 +524,20 @@ class Config(_Strict):
         for i, u in enumerate(self.users):
             if u.role == "agent" and u.agent_id not in agent_ids:
                 errors.append(f"users[{i}].agent_id: role 'agent' needs a known agent id")
+        _dupes("calendar.sites", "name", [c.name for c in self.calendar.sites], errors)
+        for i, c in enumerate(self.calendar.sites):
+            if c.name == self.engine.site:
+                errors.append(
+                    f"calendar.sites[{i}].name: {c.name!r} is this site (engine.site),"
+                    " whose calendar is [calendar] itself"
+                )
+        for i, q in enumerate(self.queues):
+            if q.hours and q.hours.uses_calendar and q.hours.timezone != self.calendar.timezone:
+                errors.append(
+                    f"queues[{i}].hours.timezone: working_days/rest_days follow the site"
+                    f" calendar, whose days are local to calendar.timezone"
+                    f" ({self.calendar.timezone}); use the same time zone"
+                )
         if self.standby.enabled and not self.database.url.startswith("postgresql"):
             errors.append(
                 "standby.enabled: hot standby needs a postgresql:// database.url shared by"
@@ -435,6 +564,16 @@ class Config(_Strict):
             if number in q.numbers:
                 return q
         return None
+
+    def site_calendar_settings(self, site: str | None = None) -> SiteCalendarSettings:
+        """The calendar settings of `site` (default: this one, `engine.site`)."""
+        if site is None or site == self.engine.site:
+            return self.calendar
+        for c in self.calendar.sites:
+            if c.name == site:
+                return c
+        known = [self.engine.site, *(c.name for c in self.calendar.sites)]
+        raise KeyError(f"no calendar for site {site!r} (sites: {', '.join(known)})")
 
     def queue_rings(self, q: QueueSettings) -> int:
         return q.rings if q.rings is not None else self.ringing.rings

@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ari_app.ari.errors import AriConnectionError, AriHttpError
+from ari_app.calendar import YearNotCovered
 from ari_app.callflow.adoption import AgentSession, CallFacts
 from ari_app.callflow.supervision.machine import Monitor
 from ari_app.callflow.switchboard import Limits, RingPeriod, Switchboard
-from ari_app.config.hours import is_open
+from ari_app.config.hours import opening_hours
 from ari_app.config.settings import Config
+from ari_app.config.site_calendar import site_calendar
 from ari_app.domain.commands import (
     AriCommand,
     AriRequest,
@@ -91,6 +93,16 @@ def ring_period_from_config(config: Config) -> RingPeriod:
     return period
 
 
+_calendar_gaps: set[int] = set()
+
+
+def _calendar_gap(gap: YearNotCovered) -> None:
+    """A queue's hours met a year the site calendar has no data for: say so, once a year."""
+    if gap.year not in _calendar_gaps:
+        _calendar_gaps.add(gap.year)
+        log.error("%s; until then queues' working_days apply Monday-Friday", gap)
+
+
 class Engine:
     def __init__(
         self,
@@ -108,7 +120,7 @@ class Engine:
         self.core = Switchboard(
             config,
             ring_period=ring_period or ring_period_from_config(config),
-            is_open=is_open,
+            is_open=opening_hours(site_calendar(config), on_gap=_calendar_gap),
             limits=limits or Limits(),
             phone_transfers=phone_transfers,
         )
