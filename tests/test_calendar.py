@@ -221,3 +221,28 @@ def test_cli_site_and_config(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert rc == 0
     assert out[0] == "site gz: region cn, time zone Asia/Shanghai"
     assert "correction: 2026-10-10 off: site closed" in out
+
+
+def test_the_agi_route_and_the_engine_follow_the_calendar(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from ari_app.agi.hooks import decide_route
+    from ari_app.shell import engine
+
+    cfg = parse_config({"queues": [{"name": "support", "numbers": ["12345"], "hours": {
+        "timezone": "Asia/Shanghai", "working_days": ["09:00-18:00"]}}]})
+    saturday = datetime(2026, 10, 10, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a working day
+    monday = datetime(2026, 10, 5, 2, 0, tzinfo=UTC)  # National Day
+    assert decide_route(cfg, "139", "12345", saturday).route == "open"
+    assert decide_route(cfg, "139", "12345", monday).route == "closed"
+    with caplog.at_level("ERROR"):
+        # 2027 has no data: the caller is still routed (Monday-Friday), and the log says why
+        assert decide_route(cfg, "139", "12345", datetime(2027, 1, 4, 2, 0, tzinfo=UTC)).route \
+            == "open"
+    assert "no data for 2027" in caplog.text
+    caplog.clear()
+    with caplog.at_level("ERROR"):
+        gap = YearNotCovered(2199, "demo", {2026})
+        engine._calendar_gap(gap)
+        engine._calendar_gap(gap)  # once per year and process
+    assert caplog.text.count("no data for 2199") == 1
