@@ -11,10 +11,18 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy import create_engine
+from sqlalchemy.pool import StaticPool
 
 from ari_app.api import create_api
 from ari_app.api.access import Policy
 from ari_app.api.control import TransferInfo
+from ari_app.api.workorder_routes import WorkOrderDesk
+from ari_app.records import models
+from ari_app.records.workorders import SqlWorkOrderStore
+from ari_app.workorders import machine
+from ari_app.workorders.model import DEFAULT_LIMITS, OrderType, Origin, Urgency
+from ari_app.workorders.service import NewOrder, WorkOrders
 from tests.test_api_fakes import (
     PINS,
     ROLE_USER,
@@ -26,6 +34,7 @@ from tests.test_api_fakes import (
     call_app,
     make_config,
 )
+from tests.workorder_rig import Cn2026
 
 ROLES = ("agent", "team_lead", "supervisor", "admin")
 PUBLIC = {("GET", "/healthz"), ("GET", "/openapi.json")}
@@ -52,6 +61,42 @@ def _own_session(fake: FakeControl, user: str) -> dict[str, str]:
 
 def _nothing(fake: FakeControl, user: str) -> dict[str, str]:
     return {}
+
+
+ANN = machine.Actor("ann", "agent")
+STEPS: dict[str, list[machine.Action]] = {
+    "accepted": [],
+    "assigned": [machine.Assign("billing")],
+    "acknowledged": [machine.Assign("billing"), machine.Acknowledge()],
+    "in_progress": [machine.Assign("billing"), machine.Acknowledge(), machine.Start()],
+}
+STEPS["paused"] = [*STEPS["in_progress"], machine.Pause("waiting for the caller")]
+STEPS["extension"] = [*STEPS["in_progress"], machine.RequestExtension(2, "meter")]
+STEPS["closed"] = [*STEPS["in_progress"], machine.Close("refund")]
+
+
+def _order(state: str) -> Callable[[FakeControl, str], dict[str, str]]:
+    """A work order of agent 1001 (ann, team red) in the state the route needs."""
+
+    def setup(fake: FakeControl, user: str) -> dict[str, str]:
+        desk: WorkOrderDesk = fake.workorders  # type: ignore[attr-defined]
+        now = fake.clock()
+        new = NewOrder(OrderType.COMPLAINT, "billing", Urgency.NORMAL, "账单不对",
+                       Origin.CALL, "ann", "1001", "red", "c1")
+        order, _ = desk.service.create(new, ANN, now)
+        for action in STEPS[state]:
+            desk.service.act(order.order_id, action, ANN, now)
+        return {"order_id": order.order_id}
+
+    return setup
+
+
+def workorder_desk() -> WorkOrderDesk:
+    engine = create_engine("sqlite://", poolclass=StaticPool,
+                           connect_args={"check_same_thread": False})
+    models.Base.metadata.create_all(engine)
+    store = SqlWorkOrderStore(engine)
+    return WorkOrderDesk(WorkOrders(store, Cn2026(), "Asia/Shanghai"), store)
 
 
 @dataclass
@@ -110,6 +155,65 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/recordings/{name}/audio"): Row({"supervisor"}, "/recordings/rec-c1/audio"),
     ("GET", "/admin/config"): Row({"admin"}, "/admin/config"),
     ("GET", "/admin/users"): Row({"admin"}, "/admin/users"),
+    ("POST", "/workorders"): Row(
+        MINE, "/workorders", {"type": "complaint", "category": "billing", "request": "账单不对",
+                              "call_id": "c1", "caller": "13800001234"}, 201
+    ),
+    ("GET", "/workorders"): Row(MINE, "/workorders"),
+    ("GET", "/workorders/report"): Row(
+        {"supervisor"}, "/workorders/report?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z"
+    ),
+    ("GET", "/workorders/{order_id}"): Row(
+        MINE, "/workorders/{order_id}", setup=_order("accepted")
+    ),
+    ("POST", "/workorders/{order_id}/assign"): Row(
+        COACH, "/workorders/{order_id}/assign", {"department": "billing"},
+        setup=_order("accepted"),
+    ),
+    ("POST", "/workorders/{order_id}/acknowledge"): Row(
+        MINE, "/workorders/{order_id}/acknowledge", setup=_order("assigned")
+    ),
+    ("POST", "/workorders/{order_id}/start"): Row(
+        MINE, "/workorders/{order_id}/start", setup=_order("acknowledged")
+    ),
+    ("POST", "/workorders/{order_id}/pause"): Row(
+        MINE, "/workorders/{order_id}/pause", {"reason": "等待来电人补充材料"},
+        setup=_order("in_progress"),
+    ),
+    ("POST", "/workorders/{order_id}/resume"): Row(
+        MINE, "/workorders/{order_id}/resume", setup=_order("paused")
+    ),
+    ("POST", "/workorders/{order_id}/return"): Row(
+        MINE, "/workorders/{order_id}/return", {"reason": "not ours"}, setup=_order("assigned")
+    ),
+    ("POST", "/workorders/{order_id}/extension"): Row(
+        MINE, "/workorders/{order_id}/extension", {"days": 2, "reason": "meter"},
+        setup=_order("in_progress"),
+    ),
+    ("POST", "/workorders/{order_id}/extension/grant"): Row(
+        {"supervisor"}, "/workorders/{order_id}/extension/grant", setup=_order("extension")
+    ),
+    ("POST", "/workorders/{order_id}/extension/refuse"): Row(
+        {"supervisor"}, "/workorders/{order_id}/extension/refuse", {"reason": "no"},
+        setup=_order("extension"),
+    ),
+    ("POST", "/workorders/{order_id}/close"): Row(
+        MINE, "/workorders/{order_id}/close", {"result": "refund"}, setup=_order("in_progress")
+    ),
+    ("POST", "/workorders/{order_id}/follow-up/schedule"): Row(
+        MINE, "/workorders/{order_id}/follow-up/schedule", {}, setup=_order("closed")
+    ),
+    ("POST", "/workorders/{order_id}/follow-up"): Row(
+        MINE, "/workorders/{order_id}/follow-up", {"satisfied": False, "note": "还是不对"},
+        setup=_order("closed"),
+    ),
+    ("POST", "/workorders/{order_id}/archive"): Row(
+        COACH, "/workorders/{order_id}/archive", setup=_order("closed")
+    ),
+    ("GET", "/admin/workorders/limits"): Row({"admin"}, "/admin/workorders/limits"),
+    ("PUT", "/admin/workorders/limits"): Row(
+        {"admin"}, "/admin/workorders/limits", DEFAULT_LIMITS.as_json()
+    ),
 }
 
 
@@ -118,8 +222,10 @@ class Rig:
         self.clock = FakeClock()
         self.config = make_config()
         self.fake = FakeControl(self.config, self.clock)
+        self.fake.workorders = workorder_desk()  # type: ignore[attr-defined]
         self.sink = ListSink()
-        self.app = create_api(self.config, self.fake, self.sink, clock=self.clock)
+        self.app = create_api(self.config, self.fake, self.sink, clock=self.clock,
+                              workorders=self.fake.workorders)  # type: ignore[attr-defined]
 
     async def token(self, user: str) -> str:
         reply = await call_app(self.app, "POST", "/auth/token", headers=basic(user))
@@ -168,7 +274,7 @@ def test_every_guarded_route_has_one_policy_matching_the_table() -> None:
 async def test_no_or_wrong_credentials_get_401(method: str, path: str) -> None:
     rig = Rig()
     row = TABLE[(method, path)]
-    target = row.path.format(session_id="m1")
+    target = row.path.format(session_id="m1", order_id="wo-1")
     for headers in ({}, basic("sue", "wrong"), basic("nobody", "x"), bearer("not-a-token")):
         reply = await call_app(rig.app, method, target, headers=headers, json=row.body)
         assert reply.status == 401, (headers, reply.body)
@@ -276,3 +382,42 @@ async def test_monitoring_sessions_belong_to_who_started_them() -> None:
     assert rig.fake.sessions[sues].mode == "listen"
     assert await _status(rig, "sue", "PATCH", f"/monitor/{tinas}", {"mode": "whisper"}) == 200
     assert rig.fake.sessions[tinas].mode == "whisper"
+
+
+async def test_work_orders_belong_to_their_agent_and_team() -> None:
+    rig = Rig()
+    oid = _order("accepted")(rig.fake, "ann")["order_id"]
+    assert await _status(rig, "bob", "GET", f"/workorders/{oid}") == 403
+    assert await _status(rig, "bob", "POST", f"/workorders/{oid}/close", {"result": "x"}) == 403
+    assert await _status(rig, "tom", "POST", f"/workorders/{oid}/assign",
+                         {"department": "water"}) == 403
+    assert await _status(rig, "tina", "POST", f"/workorders/{oid}/assign",
+                         {"department": "water"}) == 200
+    assert await _status(rig, "ann", "GET", "/workorders/wo-nope") == 404
+    # an agent's order is the agent's and its team's; a refusal is audited
+    denied = [r for r in rig.sink.records if r.object_id == oid and "denied" in r.detail]
+    assert {r.actor for r in denied} == {"bob", "tom"}
+    done = [r for r in rig.sink.records if r.actor == "tina" and r.object_id == oid]
+    assert [r.action for r in done] == ["workorder.assign"]
+    assert done[0].detail.startswith("outcome=ok")
+
+    async def ids(user: str) -> set[str]:
+        reply = await call_app(rig.app, "GET", "/workorders", headers=basic(user))
+        return {item["order_id"] for item in reply.json()}
+
+    assert await ids("ann") == {oid}
+    assert await ids("tina") == {oid}
+    assert await ids("bob") == set()
+    assert await ids("tom") == set()
+    assert await ids("sue") == {oid}
+    # the caller's number is stored masked; only supervisors import (opened_at)
+    body = {"type": "enquiry", "category": "water", "request": "停水了吗", "caller": "13800001234"}
+    reply = await call_app(rig.app, "POST", "/workorders", headers=basic("ann"), json=body)
+    assert reply.json()["caller"] == "*******1234"
+    assert reply.json()["agent_id"] == "1001"
+    imported = {**body, "opened_at": "2026-11-20T02:00:00Z"}
+    assert await _status(rig, "ann", "POST", "/workorders", imported) == 403
+    reply = await call_app(rig.app, "POST", "/workorders", headers=basic("sue"), json=imported)
+    assert reply.status == 201
+    assert (reply.json()["origin"], reply.json()["opened_at"]) == ("import",
+                                                                  "2026-11-20T02:00:00Z")

@@ -35,7 +35,9 @@ from ari_app.config.settings import Config, Role
 log = logging.getLogger(__name__)
 
 Scope = Literal["self", "team", "all"]
-ObjectType = Literal["agent", "call", "monitor", "recording", "config", "user", "queue"]
+ObjectType = Literal[
+    "agent", "call", "monitor", "recording", "config", "user", "queue", "workorder"
+]
 AuditWhen = Literal["never", "always", "by_others"]
 Roles = Mapping[Role, Scope]
 

@@ -21,6 +21,7 @@ from ari_app.api.errors import install_error_handlers
 from ari_app.api.phones import configured_phones
 from ari_app.api.schemas import HealthOut, TokenOut, UserOut
 from ari_app.api.supervision_routes import supervision_routes
+from ari_app.api.workorder_routes import WorkOrderDesk, workorder_routes
 from ari_app.config.settings import Config
 
 EVERYONE: Roles = {"agent": "all", "team_lead": "all", "supervisor": "all", "admin": "all"}
@@ -41,6 +42,7 @@ def create_api(
     clock: Clock,
     token_ttl: timedelta = timedelta(minutes=15),
     throttle: LoginThrottle | None = None,
+    workorders: WorkOrderDesk | None = None,
 ) -> FastAPI:
     """Build the API. `clock` returns aware UTC datetimes (token expiry, rate limits, audit
     times); tests pass a controllable one."""
@@ -121,4 +123,6 @@ def create_api(
     call_routes(ctx, app)
     supervision_routes(ctx, app)
     admin_routes(ctx, app)
+    if workorders is not None:  # needs the records database (ari_app.records.workorders)
+        workorder_routes(ctx, app, workorders)
     return app

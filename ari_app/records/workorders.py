@@ -136,7 +136,7 @@ class SqlWorkOrderStore:
             ).all()
         return [_event(r) for r in rows]
 
-    def list(
+    def find(
         self, *, agent_id: str | None = None, team: str | None = None,
         state: State | None = None, limit: int = 100,
     ) -> list[WorkOrder]:
