@@ -217,6 +217,7 @@ class ChannelLifecycle(PbxCore):
         if ch.snoops and any(not self.channels[s].gone for s in ch.snoops):
             ch.pending_destroy = (cause, tech_cause)  # the snoop still holds it
             ch.in_stasis = False
+            self._snooped_gone(ch)  # its audiohooks are detached: the snoops end
             return
         ch.gone = True
         self.stats.channels_destroyed += 1

@@ -48,6 +48,7 @@ class Stats:
     originates: int = 0
     events: int = 0
     peak_channels: int = 0
+    events_filtered: int = 0  # not sent: the app's event filter does not allow them
 
 
 class PbxCore(ABC):
@@ -63,6 +64,8 @@ class PbxCore(ABC):
         self.playbacks: dict[str, Playback] = {}
         self.live_recordings: dict[str, LiveRecording] = {}
         self.apps: dict[str, int] = {}  # registered app -> number of websockets
+        # app -> (allowed, disallowed) event types, as set by PUT .../eventFilter
+        self.event_filters: dict[str, tuple[list[Json], list[Json]]] = {}
         self.global_vars: dict[str, str] = {}
         self.endpoints: dict[str, EndpointBehaviour] = dict(config.endpoints)
         self.stats = Stats()
@@ -100,6 +103,10 @@ class PbxCore(ABC):
 
     def _emit(self, app: str | None, etype: str, **fields: Any) -> None:
         if app is None:
+            return
+        rules = self.event_filters.get(app)
+        if rules is not None and not _allowed(rules, etype):
+            self.stats.events_filtered += 1  # Asterisk does not even serialise it
             return
         event: Json = {"type": etype, "timestamp": _ts(self.wall())}
         event.update(fields)
@@ -271,6 +278,21 @@ class PbxCore(ABC):
 
     @abstractmethod
     def _destroy(self, ch: Channel, cause: int, tech_cause: int | None) -> None: ...
+
+    @abstractmethod
+    def _leave_all(self, ch: Channel) -> None: ...
+
+    @abstractmethod
+    def _snooped_gone(self, target: Channel) -> None: ...
+
+
+def _allowed(rules: tuple[list[Json], list[Json]], etype: str) -> bool:
+    """res/stasis/app.c app_event_allowed(): an empty allowed list allows everything; a
+    disallowed type is refused even when also allowed."""
+    allowed, disallowed = rules
+    if allowed and not any(r.get("type") == etype for r in allowed):
+        return False
+    return not any(r.get("type") == etype for r in disallowed)
 
 
 def _ts(wall: float) -> str:

@@ -48,13 +48,45 @@ class Pbx(ChannelLifecycle, Dialing, Bridging, Playbacks, Recordings, Transfers,
     def application(self, name: str) -> Json:
         if name not in self.apps:
             raise AriError(404, "Application not found")
+        allowed, disallowed = self.event_filters.get(name, ([], []))
         return {
             "bridge_ids": sorted(b.id for b in self.bridges.values() if b.app == name),
             "channel_ids": [c.id for c in self.channels.values()
                             if c.app == name and not c.gone and c.tech != "Recorder"],
-            "device_names": [], "endpoint_ids": [], "events_allowed": [],
-            "events_disallowed": [], "name": name,
+            "device_names": [], "endpoint_ids": [], "events_allowed": list(allowed),
+            "events_disallowed": list(disallowed), "name": name,
         }
+
+    def set_event_filter(self, name: str, body: object) -> Json:
+        """`PUT /applications/{app}/eventFilter` as res/stasis/app.c's
+        stasis_app_event_filter_set(): no body (or `{}`) empties both lists; a list type
+        left out of the body keeps its value; each given list must be an array of objects
+        with a non-empty string `type`, else 400 "Invalid format definition" and nothing
+        changes; an unknown app answers 404. Returns the application."""
+        if name not in self.apps:
+            raise AriError(404, "Application not found")
+        old = self.event_filters.get(name, ([], []))
+        lists = [list(old[0]), list(old[1])]
+        if body is None or body == {}:
+            lists = [[], []]
+        elif isinstance(body, dict):
+            for i, key in enumerate(("allowed", "disallowed")):
+                if key not in body:
+                    continue
+                value = body[key]
+                if not isinstance(value, list) or not all(
+                    isinstance(r, dict) and isinstance(r.get("type"), str) and r["type"]
+                    for r in value
+                ):
+                    raise AriError(400, "Invalid format definition")
+                lists[i] = [dict(r) for r in value]
+        else:
+            raise AriError(400, "Invalid format definition")
+        if lists[0] or lists[1]:
+            self.event_filters[name] = (lists[0], lists[1])
+        else:
+            self.event_filters.pop(name, None)
+        return self.application(name)
 
     def visible_channels(self) -> list[Json]:
         return [self.snap(c) for c in self.channels.values()

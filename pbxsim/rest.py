@@ -41,6 +41,7 @@ class Params:
         self.path = dict(path_vars)
         self.values: dict[str, Any] = dict(query)
         self.body_vars: dict[str, str] = {}
+        self.body = body  # as sent (a body parameter such as eventFilter's `filter`)
         if isinstance(body, dict):
             for key, value in body.items():
                 if key == "variables" and isinstance(value, dict):
@@ -317,6 +318,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("endpoints", "get"): lambda pbx, p: _ok(pbx.endpoint_json(p.text("tech"), p.text("resource"))),
     ("applications", "list"): lambda pbx, p: _ok([pbx.application(a) for a in sorted(pbx.apps)]),
     ("applications", "get"): lambda pbx, p: _ok(pbx.application(p.text("applicationName"))),
+    ("applications", "filter"): lambda pbx, p: _ok(
+        pbx.set_event_filter(p.text("applicationName"), p.body)),
     ("asterisk", "getInfo"): _info,
     ("asterisk", "ping"): _ping,
     ("asterisk", "getGlobalVar"): _global_get,

@@ -123,6 +123,10 @@ class Simulator:
                 left = self.pbx.apps.get(app, 0) - 1
                 if left <= 0:
                     self.pbx.apps.pop(app, None)
+                    # Guessed worst case: Asterisk keeps the filter on the app object,
+                    # which it destroys once unregistered with nothing subscribed; an app
+                    # must set it again on every connect.
+                    self.pbx.event_filters.pop(app, None)
                 else:
                     self.pbx.apps[app] = left
 

@@ -18,7 +18,7 @@ from ari_app.ari.connection import ConnectionState, SupervisedConnection
 from ari_app.config.settings import Config
 from ari_app.domain.commands import AriRequest
 from ari_app.domain.events import AgentStateChanged, CallEnded, DomainEvent, RecordingReady
-from ari_app.shell.engine import Engine
+from ari_app.shell.engine import Engine, ari_event_types
 from pbxsim.config import EndpointBehaviour, SimConfig
 from pbxsim.server import Simulator
 from pbxsim.timing import Timing
@@ -126,7 +126,9 @@ async def scenario(
     async with AriClient(base, "hotline", "hotline", config.engine.app) as client:
         requests: list[AriRequest] = []
         engine = Engine(config, client, sinks=[sink], clock=sim.pbx.wall, request_log=requests)
-        conn = SupervisedConnection(client, engine.on_event, engine.on_reconcile)
+        conn = SupervisedConnection(
+            client, engine.on_event, engine.on_reconcile, event_types=ari_event_types(engine)
+        )  # as `hotline run`: Asterisk sends only what the engine and the KPIs read
         async with conn:
             await asyncio.wait_for(conn.wait_for_state(ConnectionState.CONNECTED), 10)
             try:
