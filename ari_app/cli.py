@@ -18,6 +18,7 @@ COMMANDS: tuple[str, ...] = (
     "ari_app.config.site_calendar",
     "ari_app.agi.cli",
     "ari_app.records.cli",
+    "ari_app.records.workorder_cli",
     "recordings.cli",
     "kpi.cli",
     "pbxsim.cli",
