@@ -22,7 +22,10 @@ line, so some stay queued). Then `Switchboard.reconcile(channels, bridges, now,
 recordings=..., facts=...)` on that fresh switchboard is timed: wall (perf_counter) and
 CPU (process_time), total and per call, and the commands it returns, by type. The result
 is checked: every talking call BRIDGED with its agent TALKING on it, every ringing leg hung
-up, every caller in line queued or offered, no caller hung up, paused agents still paused.
+up (once), every caller in line queued or offered, no caller hung up, paused agents still
+paused, no new offer under the channel id of a leg being hung up. The same check runs on a
+"busy centre": every agent neither talking nor ringing paused, so the agents whose ringing
+offers are resolved are the only ones free for the callers going back in line.
 
 Baseline, same run: the same callers arriving normally, one `StasisStart` each
 (`Switchboard.on_event`), on a fresh switchboard with the same restored agents. Printed:
@@ -52,7 +55,7 @@ from ari_app.callflow.call import CallState  # noqa: E402
 from ari_app.callflow.switchboard import Limits, Switchboard  # noqa: E402
 from ari_app.config.hours import is_open  # noqa: E402
 from ari_app.config.settings import Config, parse_config  # noqa: E402
-from ari_app.domain.commands import Command, Hangup  # noqa: E402
+from ari_app.domain.commands import Command, CreateChannel, Hangup  # noqa: E402
 from ari_app.domain.events import AgentState  # noqa: E402
 from ari_app.domain.timestamps import format_ari_timestamp  # noqa: E402
 
@@ -109,11 +112,13 @@ def _channel(cid: str, name: str, state: str, created: float, number: str, app_d
     }
 
 
-def build(calls: int) -> Scene:
+def build(calls: int, *, busy: bool = False) -> Scene:
+    """`busy`: every agent neither talking nor ringing is paused, so the ringing agents are
+    the only ones free once their offers are resolved."""
     n_talk = calls * 60 // 100
     n_ring = calls * 15 // 100
     agents = calls * 6 // 5
-    n_paused = agents // 5
+    n_paused = agents - n_talk - n_ring if busy else agents // 5
     config = bench_config(agents)
     ids = [a.id for a in config.agents]
     talk_agents, ring_agents = ids[:n_talk], ids[n_talk:n_talk + n_ring]
@@ -229,6 +234,8 @@ def check(scene: Scene, run: Run) -> list[str]:
         if call is None or call.state is not CallState.QUEUED or (
                 cid not in line and call.offer is None):
             bad["caller in line neither queued nor offered"] += 1
+    created = {c.channel_id for c in run.commands if isinstance(c, CreateChannel)}
+    bad["new offer under the id of a leg being hung up"] += len(created & hung)
     callers = {ch["id"] for ch in scene.channels if ch["channelvars"]["HOTLINE_ROLE"] == "caller"}
     bad["caller hung up"] += len(hung & callers)
     for aid, reason in scene.paused.items():
@@ -295,7 +302,7 @@ def main() -> int:
         "  check: " + ("ok: " if not problems else "FAILED: " + "; ".join(problems) + "; ")
         + f"{len(scene.talking)} talking calls bridged with their agents talking, "
         f"{len(scene.ringing)} ringing legs hung up, {len(scene.ringing) + len(scene.waiting)} "
-        f"callers back in line ({on_call} offered at once, {queued} in the queue), "
+        f"callers back in line ({queued} in the queue, {on_call} of them offered at once), "
         f"0 callers hung up, {len(scene.paused)} agents still paused"
     )
     print(
@@ -308,7 +315,15 @@ def main() -> int:
         f"ratio adoption / arrival, CPU per call: {a_cpu[0] / b_cpu[0]:.2f}x (best), "
         f"{statistics.median(a_cpu) / statistics.median(b_cpu):.2f}x (median)"
     )
-    failed = bool(problems)
+    busy = build(n, busy=True)
+    run = adopt_once(busy)
+    bad = check(busy, run)
+    print(
+        f"busy centre (the same calls, every other agent paused: the {len(busy.ringing)} "
+        f"agents whose offers are resolved are the only ones free): {_ms(run.cpu)} CPU; check: "
+        + ("ok" if not bad else "FAILED: " + "; ".join(bad))
+    )
+    failed = bool(problems) or bool(bad)
     if args.scaling:
         print("scaling (3 rounds each, best CPU per call):")
         for calls in (250, 500, 1000, 2000, 4000):
