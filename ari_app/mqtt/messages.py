@@ -109,3 +109,28 @@ def queue_stats(
             raise MessageError(f"stats field {key!r} is reserved")
         body[key] = value
     return Message(topic, _dump(body), retain=True)
+
+
+def workorder_event(
+    site: str,
+    order_id: str,
+    event: str,
+    at: datetime | float,
+    *,
+    order_type: str,
+    department: str,
+    state: str,
+    actor: str,
+    due_at: datetime,
+) -> Message:
+    """`hotline/{site}/workorders/{order_id}/{event}` (create, assign, remind, escalate,
+    close, follow_up...), not retained. No caller data: the order's id, kind and clock."""
+    if not _EVENT.match(event):
+        raise MessageError(f"event {event!r} must be lower-case letters, digits, - or _")
+    topic = (
+        f"hotline/{_segment('site', site)}/workorders/{_segment('order_id', order_id)}/{event}"
+    )
+    body = {"v": VERSION, "site": site, "order_id": order_id, "event": event, "at": iso(at),
+            "type": order_type, "department": department, "state": state, "actor": actor,
+            "due_at": iso(due_at)}
+    return Message(topic, _dump(body), retain=False)

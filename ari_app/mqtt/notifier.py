@@ -112,12 +112,29 @@ class MqttNotifier:
         except (MessageError, TypeError) as exc:
             self._invalid(exc)
             return
+        self._stream(msg)
+
+    def _stream(self, msg: Message) -> None:
         if len(self._events) >= self.settings.outbox_size:
             self._events.popleft()
             self.metrics.dropped.labels("outbox_full").inc()
         self._events.append(msg)
         self._idle.clear()
         self._wake.set()
+
+    def workorder_event(
+        self, order_id: str, event: str, at: datetime, *, order_type: str, department: str,
+        state: str, actor: str, due_at: datetime,
+    ) -> None:
+        try:
+            msg = messages.workorder_event(
+                self.site, order_id, event, at, order_type=order_type, department=department,
+                state=state, actor=actor, due_at=due_at,
+            )
+        except (MessageError, TypeError) as exc:
+            self._invalid(exc)
+            return
+        self._stream(msg)
 
     def agent_state(
         self, agent_id: str, state: str, at: datetime | float, *, reason: str = "",

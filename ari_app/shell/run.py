@@ -37,6 +37,7 @@ from prometheus_client import CollectorRegistry, Counter
 from ari_app.api import create_api
 from ari_app.api.audit import AuditSink
 from ari_app.api.server import serve_api
+from ari_app.api.workorder_routes import WorkOrderDesk
 from ari_app.ari.client import AriClient
 from ari_app.ari.connection import (
     Backoff,
@@ -60,6 +61,7 @@ from ari_app.shell.engine import Engine, ari_event_types
 from ari_app.shell.journal_sink import EventFanout, Journal, JournalAgentStates
 from ari_app.shell.live_kpi import LiveKpi, kpi_params, queue_stats
 from ari_app.shell.standby import hold_or_wait
+from ari_app.shell.workorders import CHECK_SECONDS, check_every, workorder_desk
 from kpi.journal import JournalWriter
 from kpi.metrics import render_metrics
 from recordings.index import RecordingIndex, load_known
@@ -120,11 +122,12 @@ class _LoggedAudit:
 
 
 def http_app(config: Config, control: SwitchboardControl, audit: AuditSink,
-             registry: CollectorRegistry, clock: Callable[[], datetime]) -> FastAPI:
+             registry: CollectorRegistry, clock: Callable[[], datetime],
+             workorders: WorkOrderDesk | None = None) -> FastAPI:
     """The role-checked API plus `GET /metrics`, which is outside every policy: Prometheus
     scrapes without credentials, and the exposition holds no caller data (labels are
     queue and agent ids only)."""
-    app = create_api(config, control, audit, clock=clock)
+    app = create_api(config, control, audit, clock=clock, workorders=workorders)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -239,6 +242,13 @@ async def running(
                                registry=registry),
             ), name="recordings-retention")
             stack.push_async_callback(_cancel, purge_task)
+        desk = None
+        if writer is not None:  # work orders: reminders and escalation on the loop clock
+            desk = workorder_desk(config, writer.engine, notifier)
+            check_task = asyncio.create_task(check_every(
+                desk, CHECK_SECONDS, lambda: datetime.fromtimestamp(now(), UTC),
+            ), name="workorders-deadlines")
+            stack.push_async_callback(_cancel, check_task)
 
         conn = SupervisedConnection(
             client, on_event, engine.on_reconcile,
@@ -264,6 +274,7 @@ async def running(
                 writer or _LoggedAudit(),
                 registry,
                 wall,
+                desk,
             )
             server = await serve_api(app, config.http.host, config.http.port)
             stack.push_async_callback(server.stop)
