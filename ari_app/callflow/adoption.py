@@ -161,7 +161,7 @@ class Adoption:
                 continue
             taken.add(ch["id"])
             legs = [c for c in by_call.get(call.call_id, ()) if c["id"] != ch["id"]]
-            self._place(call, legs, by_bridge, recording, now)
+            taken.update(self._place(call, legs, by_bridge, recording, now))
             taken.update(c["id"] for c in legs)  # kept, or hung up by _place: not again
         self._queue_again(now)
         for channel_id in new.keys() - taken:
