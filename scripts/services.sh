@@ -2,7 +2,7 @@
 # Make sure the real services the tests talk to are up: PostgreSQL on 127.0.0.1:5432
 # (trust auth, database `test`) and Mosquitto on 127.0.0.1:1883, and that the `prometheus`
 # binary is installed (not started: tests/test_dashboard_prometheus.py starts a private
-# Prometheus of its own). Installs them from Debian's packages on a fresh machine. Never
+# Prometheus of its own), and Chromium with its driver for the console's browser tests. Installs them from Debian's packages on a fresh machine. Never
 # skips: exits non-zero if it cannot.
 # Needs no systemd (containers, CI images, chroots): the runtime directories that
 # systemd's units would make are made here, and Mosquitto runs with a config of our own
@@ -109,5 +109,18 @@ if ! command -v prometheus >/dev/null; then
     exit 1
   fi
 fi
+# --- Chromium (installed only) ---------------------------------------------------------
+# The web console's browser tests (tests/test_console_browser.py) drive Debian's Chromium
+# headless through Debian's chromedriver (Selenium; no browser download of any kind); a
+# CJK font so the Chinese labels render in their screenshots.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+   || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+  apt_install --no-install-recommends chromium chromium-driver fonts-wqy-microhei
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    echo "services: could not install Debian's chromium and chromium-driver" >&2
+    exit 1
+  fi
+fi
 echo "services: postgresql 127.0.0.1:5432 and mosquitto 127.0.0.1:1883 are up;" \
-  "prometheus $(prometheus --version 2>&1 | awk 'NR == 1 { print $3 }') is installed"
+  "prometheus $(prometheus --version 2>&1 | awk 'NR == 1 { print $3 }') is installed;" \
+  "chromium $(chromium --version 2>/dev/null | awk '{ print $2 }') for the browser tests"

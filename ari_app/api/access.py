@@ -12,7 +12,7 @@ annotations at runtime.)
 
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -58,6 +58,10 @@ basic_scheme = HTTPBasic(auto_error=False, description="a configured user's name
 bearer_scheme = HTTPBearer(auto_error=False, description="a token from POST /auth/token")
 
 
+BodyAuth = Callable[[Mapping[str, Any], Mapping[str, str]], Awaitable[None]]
+"""Checks a request from its ASGI scope and (lower-case) headers; raises `ApiError`."""
+
+
 @dataclass
 class ApiContext:
     """What every request may use; built once by `create_api`."""
@@ -71,6 +75,9 @@ class ApiContext:
     passwords: PasswordCheck
     team_of: Mapping[str, str] = field(default_factory=dict)
     phones: frozenset[str] = frozenset()  # the devices a body may name (`api.phones`)
+    # Path prefix -> how requests with a body under it are authenticated before the body is
+    # read (`BodyGuard`), instead of basic/bearer: the web console's session cookie + CSRF.
+    body_auth: dict[str, BodyAuth] = field(default_factory=dict)
 
 
 def may_act_on_agent(

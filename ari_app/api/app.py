@@ -72,6 +72,8 @@ def create_api(
     )
     # `serve_api` reads the server's settings (trusted proxies, keep-alive) from here.
     app.state.http_settings = config.http
+    # What the web console (`ari_app.console.mount_console`) shares: users, throttle, audit.
+    app.state.api_context = ctx
     # Inside `InternalErrors` (added by install_error_handlers, so outermost): bodies are
     # authenticated, bounded and read here before FastAPI parses anything.
     app.add_middleware(

@@ -14,6 +14,9 @@ a body (Content-Length > 0 or Transfer-Encoding):
 4. hands the app the buffered body, so parsing starts only for an authenticated client
    and a bounded body.
 
+Under a prefix of `ApiContext.body_auth` (the web console's `/console/`), step 2 is that
+prefix's own check instead (a session cookie and its CSRF token).
+
 Requests without a body (every GET, most POSTs here) pass straight through: their `Policy`
 authenticates them as before.
 """
@@ -95,8 +98,17 @@ class BodyGuard:
             if declared == 0 and not chunked:
                 await self.app(scope, receive, send)
                 return
-            basic, bearer = credentials(headers)
-            await authenticate(self.context, client_address(scope), basic, bearer)
+            path = str(scope.get("path", ""))
+            other = next(
+                (check for prefix, check in self.context.body_auth.items()
+                 if path.startswith(prefix)),
+                None,
+            )
+            if other is not None:
+                await other(scope, headers)
+            else:
+                basic, bearer = credentials(headers)
+                await authenticate(self.context, client_address(scope), basic, bearer)
             body = await self._read(receive)
         except _Refused as exc:
             await self._answer(scope, receive, send, exc.status, exc.message, {})

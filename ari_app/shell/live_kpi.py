@@ -110,6 +110,9 @@ class LiveKpi:
         self.params = params
         self.metrics = KpiMetrics(registry, params, now=now, queues=queues, agents=agents)
         self.tallies: dict[str, ServiceTally] = {}
+        # told every batch of facts as it is folded (the web console's figures); a
+        # listener must return at once and not raise (one that does is logged)
+        self.listeners: list[Callable[[list[Fact]], None]] = []
         self.quiet_seconds = quiet_seconds
         self._errors = Counter(
             "hotline_kpi_feed_errors_total",
@@ -133,6 +136,7 @@ class LiveKpi:
             facts = self.metrics.feed(event)
             if facts:
                 tally(self.tallies, facts, self.params)
+                self._tell(facts)
         except Exception:
             self._errors.inc()
             log.exception("live KPIs: cannot fold a %s event", event.get("type"))
@@ -148,7 +152,15 @@ class LiveKpi:
         if facts:
             self.metrics.observe(facts)
             tally(self.tallies, facts, self.params)
+            self._tell(facts)
         self._settled.set()
+
+    def _tell(self, facts: list[Fact]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(facts)
+            except Exception:
+                log.exception("live KPIs: a facts listener failed")
 
     async def wait_settled(self) -> None:
         """Until every event fed so far has reached the metrics."""

@@ -10,8 +10,9 @@ Wiring only, in start order (stopped in reverse):
 - MQTT if `mqtt.enabled` (queue stats from the Switchboard and the fold);
 - the ARI client, the engine, and its supervised event connection (reconcile on connect);
 - the HTTP server on `[http]` (uvicorn in the engine's loop): the role-checked API
-  (`ari_app.api`, over `ari_app.shell.control.EngineControl`, audit rows to the records writer)
-  and `GET /metrics`, unauthenticated, as Prometheus scrapes.
+  (`ari_app.api`, over `ari_app.shell.control.EngineControl`, audit rows to the records writer),
+  the web console under `/console` (`ari_app.console`, `ari_app.shell.web_console`) and
+  `GET /metrics`, unauthenticated, as Prometheus scrapes.
 
 `hotline demo` reuses `running()` with the simulator instead of Asterisk.
 """
@@ -47,6 +48,7 @@ from ari_app.ari.connection import (
 )
 from ari_app.callflow.adoption import AgentSession, CallFacts
 from ari_app.config.settings import Config, ConfigError, load_config
+from ari_app.console import Board
 from ari_app.domain.events import EventSink
 from ari_app.domain.privacy import CallerNumberPolicy
 from ari_app.mqtt.notifier import MqttNotifier
@@ -61,6 +63,7 @@ from ari_app.shell.engine import Engine, ari_event_types
 from ari_app.shell.journal_sink import EventFanout, Journal, JournalAgentStates
 from ari_app.shell.live_kpi import LiveKpi, kpi_params, queue_stats
 from ari_app.shell.standby import hold_or_wait
+from ari_app.shell.web_console import add_console
 from ari_app.shell.workorders import CHECK_SECONDS, check_every, workorder_desk
 from kpi.journal import JournalWriter
 from kpi.metrics import render_metrics
@@ -88,6 +91,7 @@ class Running:
     notifier: MqttNotifier | None = None
     journal_path: Path | None = None
     adopted: asyncio.Task[None] | None = None  # records and recordings caught up after start
+    console: Board | None = None  # the web console's live state (with the API)
 
 
 class _Events:
@@ -268,16 +272,12 @@ async def running(
             def wall() -> datetime:  # token expiry, throttle and audit on the engine's clock
                 return datetime.fromtimestamp(eng.now(), UTC)
 
-            app = http_app(
-                config,
-                SwitchboardControl(engine, index, writer.wait_idle if writer else None),
-                writer or _LoggedAudit(),
-                registry,
-                wall,
-                desk,
-            )
+            control = SwitchboardControl(engine, index, writer.wait_idle if writer else None)
+            app = http_app(config, control, writer or _LoggedAudit(), registry, wall, desk)
+            result.console = await add_console(stack, app, engine, kpi, control)
             server = await serve_api(app, config.http.host, config.http.port)
             stack.push_async_callback(server.stop)
+            stack.callback(result.console.close)  # open event streams end before the stop
             result.api_url = f"http://{config.http.host}:{server.port}"
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(conn.wait_for_state(ConnectionState.CONNECTED), 10)
