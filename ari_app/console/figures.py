@@ -147,10 +147,10 @@ class TodayFigures:
                 self.queues.setdefault(f.queue, QueueDay()).abandoned += 1
                 self.changed_queues.add(f.queue)
             elif isinstance(f, LegAnswered):
+                hour = self._today(f.at)  # first: a new day renews the agents' figures
                 a = self.agents.setdefault(f.agent, AgentDay())
                 a.rona_streak = 0
                 self.changed_agents.add(f.agent)
-                hour = self._today(f.at)
                 if hour is None:
                     continue
                 a.answered += 1
@@ -163,10 +163,11 @@ class TodayFigures:
                 else:
                     self._paired(queue, hour, f.ring_ms)
             elif isinstance(f, LegUnanswered) and is_rona(f.ring_ms, f.status, p):
+                hour = self._today(f.at)
                 a = self.agents.setdefault(f.agent, AgentDay())
                 a.rona_streak += 1
                 self.changed_agents.add(f.agent)
-                if self._today(f.at) is not None:
+                if hour is not None:
                     a.rona += 1
         # Pairs are made within one batch; what is left unpaired is not carried for long.
         if len(self._legs) > 1000:

@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 
 DEMO_PIN = "1234"
 DEMO_PASSWORD = "demo"  # noqa: S105 - the API supervisor of a local demo, on 127.0.0.1
+DEMO_AGENT_USER = "li"  # agent 1001's own user (the console's agent panel), same password
+SUPERVISOR_PHONE = "PJSIP/supervisor"  # where the demo supervisor's listen / whisper rings
 HOTLINE_NUMBER = "12345"
 HABITS: dict[str, dict[str, Any]] = {
     "1001": {"name": "Quick Li", "answer_after": 2.0, "habit": "answers in 2 s"},
@@ -136,7 +138,9 @@ def demo_config(data_dir: Path, mqtt: str = "", http_port: int = 0) -> Config:
                 for aid, habit in HABITS.items()
             ],
             "users": [
-                {"name": "demo", "role": "supervisor",
+                {"name": "demo", "role": "supervisor", "device": SUPERVISOR_PHONE,
+                 "password_hash": hash_secret(DEMO_PASSWORD, iterations=20_000)},
+                {"name": DEMO_AGENT_USER, "role": "agent", "agent_id": "1001",
                  "password_hash": hash_secret(DEMO_PASSWORD, iterations=20_000)},
             ],
         }
@@ -317,6 +321,15 @@ class GreetingTap(list[AriRequest]):
             self.view.greeting(request)
 
 
+def console_line(api_url: str) -> str:
+    """Where the web console is and who may log in (localhost: the browser sends the
+    console's Secure cookie over plain HTTP only there)."""
+    port = api_url.rsplit(":", 1)[-1]
+    return (f"console: http://localhost:{port}/console (wallboard: user demo, password"
+            f" {DEMO_PASSWORD}; agent panel: user {DEMO_AGENT_USER}, password {DEMO_PASSWORD},"
+            f" agent 1001, PIN {DEMO_PIN})")
+
+
 def service_level(kpi: LiveKpi) -> str:
     """SL so far as the live KPI fold computes it (the figure /metrics exports): answered
     within the threshold / answered; "—" until a call has been answered."""
@@ -397,6 +410,7 @@ async def _demo(args: argparse.Namespace) -> int:
             f"PJSIP/agent{aid}",
             EndpointBehaviour(habit.get("answer_after"), bool(habit.get("busy", False))),
         )
+    sim.set_endpoint(SUPERVISOR_PHONE, EndpointBehaviour(2.0))
     base = await sim.start()
     loop = asyncio.get_running_loop()
     opened = loop.time()
@@ -418,6 +432,7 @@ async def _demo(args: argparse.Namespace) -> int:
                   f" {DEMO_PASSWORD})"
                   + (f", MQTT to {config.mqtt.host}:{config.mqtt.port}"
                      if config.mqtt.enabled else ""), flush=True)
+            print(console_line(r.api_url), flush=True)
             for aid in LOGIN_ORDER:
                 await engine.login_checked(aid, DEMO_PIN, f"PJSIP/agent{aid}")
                 await asyncio.sleep(0.1)  # distinct idle times, whatever the clock
