@@ -11,17 +11,18 @@ from ari_app.config.settings import parse_config
 from ari_app.domain.commands import (
     AddToBridge,
     Answer,
+    AriRequest,
     CreateBridge,
     CreateChannel,
     DestroyBridge,
     Dial,
     Hangup,
     Play,
-    RecordBridge,
     RecordChannel,
+    RecordSnoop,
     Ring,
     SetVar,
-    StopRecording,
+    Snoop,
 )
 from ari_app.domain.events import (
     AgentState,
@@ -98,20 +99,25 @@ def test_full_call_sends_the_traced_requests_in_order() -> None:
     assert state(rig, "1001") is AgentState.TALKING
     rig.advance(5)
     out = rig.playback_finished("greet-c1")
+    # the recording: a snoop on the caller (spy=both) recorded, not a bridge recorder
     assert out == [
         CreateBridge("br-c1"),
         AddToBridge("br-c1", ("c1", "agent-1001-c1")),
-        RecordBridge("br-c1", "call-c1", "wav"),
+        Snoop("c1", "rec-c1", "both", "none", "hotline", "recorder"),
+        RecordSnoop("rec-c1", "call-c1", "wav"),
     ]
-    assert out[2].request().params == {
-        "name": "call-c1",
-        "format": "wav",
-        "beep": "false",
-        "ifExists": "overwrite",
-    }
+    assert out[2].request() == AriRequest("POST", "/channels/c1/snoop", {
+        "app": "hotline", "appArgs": "recorder", "snoopId": "rec-c1", "spy": "both",
+        "whisper": "none",
+    })
+    assert out[3].request() == AriRequest("POST", "/channels/rec-c1/record", {
+        "name": "call-c1", "format": "wav", "ifExists": "overwrite",
+    })
+    assert out[2].owner == out[3].owner == "rec-c1"  # a lane of their own
     rig.advance(30)
     out = rig.hangup("c1")
-    assert out == [StopRecording("call-c1"), Hangup("agent-1001-c1"), DestroyBridge("br-c1")]
+    # no stop: the snoop ends with the caller's channel and its recording with it
+    assert out == [Hangup("agent-1001-c1"), DestroyBridge("br-c1")]
     assert state(rig, "1001") is AgentState.WRAPUP
     rig.hangup("agent-1001-c1")
     assert rig.recording_finished("call-c1", 30) == []
@@ -365,7 +371,8 @@ def test_agent_hangs_up_first() -> None:
     rig.playback_finished("greet-c1")
     rig.advance(12)
     out = rig.hangup("agent-1001-c1")
-    assert out == [StopRecording("call-c1"), Hangup("c1"), DestroyBridge("br-c1")]
+    # the caller hung up ends the recorder snoop, and the recording with it: no stop
+    assert out == [Hangup("c1"), DestroyBridge("br-c1")]
     rig.hangup("c1")
     rig.recording_finished("call-c1", 12)
     rig.advance(10)

@@ -139,7 +139,7 @@ async def test_blind_to_a_queue_keeps_arrival_bridge_and_recording(tmp_path: Pat
             f"agent-1002-{cid}",
         ]
         assert [r.params["bridgeId"] for r in created_bridges(s)] == [f"br-{cid}"]
-        assert len(s.sent("POST", f"/bridges/br-{cid}/record")) == 1
+        assert len(s.sent("POST", f"/channels/rec-{cid}/record")) == 1
         assert summary.queues_visited == ("support", "billing")
         assert summary.agent_id == "1001"
         assert summary.transferred
@@ -627,7 +627,8 @@ async def test_caller_hangs_up_while_queued_after_a_transfer(tmp_path: Path) -> 
         assert summary.outcome is Outcome.ANSWERED
         assert summary.transferred
         await s.engine.quiesce()
-        assert s.sent("POST", f"/recordings/live/call-{cid}/stop")
+        # the recording ends with the caller's channel (its snoop ends): no stop request
+        assert not s.sent("POST", f"/recordings/live/call-{cid}/stop")
         assert s.sent("DELETE", f"/bridges/br-{cid}")
         assert s.sent("DELETE", f"/channels/agent-1002-{cid}")  # its offer was cancelled
         rec = await s.sink.recording()

@@ -3,7 +3,9 @@ Asterisk still holds in the app, rebuilt from the channels' `HOTLINE_*` variable
 bridges (`br-*`, `xfer-*`, `spy-*`), the live recordings and the records of live calls.
 
 - A talking call (caller and agent or outside party in `br-<call>`) goes on as it was:
-  same bridge, same recording, the agent back on it.
+  same bridge, same recording (its recorder snoop `rec-<call>`, appArgs `recorder`, and
+  its live `call-<call>`), the agent back on it. A recorder snoop whose recording is not
+  live any more, or whose call is not adopted, is hung up.
 - A consultation (`xfer-<call>`) is resolved: the agent returns to the caller, the
   consulted leg is hung up.
 - An agent who answered but was not bridged yet is bridged now.
@@ -23,10 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from ari_app.callflow.call import Call, CallState
 from ari_app.callflow.desk import Desk
+from ari_app.callflow.recorder import recorder_id, recording_name
 from ari_app.domain.commands import (
     AGENT_ID,
     CALL_ID,
     QUEUE,
+    RECORDER_ARGS,
     ROLE,
     AddToBridge,
     DestroyBridge,
@@ -79,6 +83,12 @@ def _vars(ch: Json) -> Mapping[str, Any]:
     return cvars if isinstance(cvars, Mapping) else {}
 
 
+def _is_recorder(ch: Json) -> bool:
+    """A call's recorder snoop: `Stasis(<app>,recorder)` (it carries no HOTLINE_* tags)."""
+    data = str((ch.get("dialplan") or {}).get("app_data") or "").split(",")
+    return data[1:2] == [RECORDER_ARGS]
+
+
 class Adoption:
     """Rebuilds agents and calls on the desk from what a restart finds."""
 
@@ -86,6 +96,7 @@ class Adoption:
         self.desk = desk
         self.flow = flow
         self._in_line: list[Call] = []
+        self._recorders: set[str] = set()  # recorder snoops found by the adoption running
 
     # ------------------------------------------------------------------ agents
 
@@ -146,7 +157,9 @@ class Adoption:
         }
         by_bridge = {b["id"]: b for b in bridges if isinstance(b.get("id"), str)}
         recording = set(live_recordings)
-        callers = [ch for ch in new.values() if _vars(ch).get(ROLE, "") in ("", "caller")]
+        self._recorders = {c for c, ch in new.items() if _is_recorder(ch)}
+        callers = [ch for ch in new.values() if _vars(ch).get(ROLE, "") in ("", "caller")
+                   and ch["id"] not in self._recorders]
         callers.sort(key=lambda ch: (facts[ch["id"]].arrived_at if ch["id"] in facts
                                      else _time(ch, now), ch["id"]))
         by_call: dict[str, list[Json]] = {}  # one pass: a scan per caller is quadratic
@@ -237,10 +250,15 @@ class Adoption:
         bridge = by_bridge.get(bridge_id)
         in_bridge = set(_members(bridge))
         consult = _members(by_bridge.get(f"xfer-{cid}"))
+        kept: set[str] = set()
+        name, snoop = recording_name(cid), recorder_id(cid)
+        if name in recording and snoop in self._recorders:
+            # the call's recording goes on, across the restart, on its recorder snoop
+            flow.recorder.adopted(call, snoop, name)
+            kept.add(snoop)
         party = next(
             (c for c in legs if c["id"] in in_bridge or c["id"] in consult), None
         ) or next((c for c in legs if c.get("state") == "Up"), None)
-        kept: set[str] = set()
         for leg in legs:
             if leg is not party:
                 role = _vars(leg).get(ROLE)
@@ -249,8 +267,8 @@ class Adoption:
         if bridge is not None:
             call.bridged(bridge_id)
             desk.add_bridge(bridge_id, call)
-            name = f"call-{cid}"
-            if name in recording:  # the call's recording goes on, across the restart
+            if name in recording and not call.recorder:
+                # a bridge's recording (an engine from before the recorder snoop): goes on
                 call.recording_started(name, desk.queues[call.queue].record_format)
                 desk.add_recording(name, call)
         if party is None:

@@ -1,5 +1,6 @@
 """An agent answers: the offer closes, the caller hears the greeting with the agent's ID
-(the agent a whisper), then caller and agent are bridged and the call is recorded."""
+(the agent a whisper), then caller and agent are bridged and the call is recorded (by the
+recorder: ari_app.callflow.recorder)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from ari_app.domain.commands import (
     CreateBridge,
     Hangup,
     Play,
-    RecordBridge,
     StartTimer,
     StopPlayback,
 )
@@ -136,10 +136,7 @@ class Answering:
             CreateBridge(bridge_id, call_id=cid),
             AddToBridge(bridge_id, (call.caller_channel, call.agent_channel), call_id=cid),
         )
-        if queue.record:
-            name = f"call-{cid}"
-            call.recording_started(name, queue.record_format)
-            desk.add_recording(name, call)
-            desk.emit(RecordBridge(bridge_id, name, queue.record_format, call_id=cid))
+        if queue.record and not call.recorder:
+            self.flow.recorder.start(call)  # a snoop on the caller, not a bridge recorder
         desk.emit(StartTimer(("talk", cid), desk.limits.talk_seconds))
         desk.call_state(call, "bridged", now, agent_id=call.agent_id)

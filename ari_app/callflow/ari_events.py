@@ -73,7 +73,7 @@ class AriEvents:
         if isinstance(replaced, Mapping) and self.desk.owns(replaced.get("id", "")):
             self.flow.phone_transfers.local_half_one(ch, replaced["id"], now)
             return
-        if args and args[0] in ("agent", "supervisor", "snoop", "external"):
+        if args and args[0] in ("agent", "supervisor", "snoop", "external", "recorder"):
             self.desk.count(f"orphan_{args[0]}_leg")
             self.desk.emit(Hangup(channel_id))
             return

@@ -148,6 +148,7 @@ class Call:
     recording_format: str = ""
     recording_state: RecordingState = RecordingState.NONE
     recording_seconds: float | None = None
+    recorder: str = ""  # the snoop channel the call's recording runs on (`rec-<call>`)
     playbacks: dict[str, str] = field(default_factory=dict)
     after_prompt: str = ""
     caller_number: str = field(default="", repr=False)

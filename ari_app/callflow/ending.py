@@ -124,7 +124,9 @@ class Ending:
             desk.drop_playback(pid)
         call.playbacks.clear()
         desk.emit(CancelTimer(("greeting", cid)), CancelTimer(("talk", cid)))
-        if call.recording and not call.recording_done:
+        if call.recording and not call.recording_done and not call.recorder:
+            # (a recording on the recorder snoop needs no stop: the snoop ends with the
+            # caller's channel, hung up just below or already gone)
             desk.emit(StopRecording(call.recording, call_id=cid))
         if call.caller_up:
             desk.emit(Hangup(call.caller_channel, call_id=cid))
@@ -186,6 +188,7 @@ class Ending:
             call.agent_channel,
             *(o.channel_id for o in call.offers),
             *call.aux_channels,
+            call.recorder,
         ]
         if force:
             legs += desk.channels_of(cid)
@@ -241,6 +244,8 @@ class Ending:
             desk.emit(Hangup(call.caller_channel, call_id=call_id))
         if call.agent_up:
             desk.emit(Hangup(call.agent_channel, call_id=call_id))
+        if call.recorder and not call.recording_done:
+            desk.emit(Hangup(call.recorder, call_id=call_id, owner=call.recorder))
         call.caller_left()
         call.agent_left()
         call.recording_ended()

@@ -45,6 +45,10 @@ class Failures:
         if command.call_id in flow.features.channels:
             flow.features.failed(command, status, now)
             return
+        if flow.recorder.owns(command):
+            # the call's recorder: a failure leaves the call unrecorded, never ends it
+            flow.recorder.failed(command, status, now)
+            return
         if command.owner:
             # a monitoring session's request: it concerns that session only, never the call
             session = flow.monitoring.owner_of(command)

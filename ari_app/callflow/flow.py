@@ -17,6 +17,7 @@ from ari_app.callflow.ending import Ending
 from ari_app.callflow.feature_codes.applier import FeatureCalls
 from ari_app.callflow.offering import Offering
 from ari_app.callflow.overflow import Overflow
+from ari_app.callflow.recorder import Recorder
 from ari_app.callflow.supervision.applier import Monitoring
 from ari_app.callflow.transfer.applier import Transfers
 from ari_app.callflow.transfer.phone import PhoneTransfers
@@ -31,6 +32,7 @@ class Flow:
         self.arrival = Arrival(desk, self)
         self.offering = Offering(desk)
         self.answering = Answering(desk, self)
+        self.recorder = Recorder(desk, self)
         self.overflow = Overflow(desk, self)
         self.ending = Ending(desk, self)
         self.agent_actions = AgentActions(desk, self)

@@ -29,6 +29,7 @@ from ari_app.domain.variables import ROLE as ROLE
 TimerKey = tuple[str, str]
 """(purpose, subject id), e.g. ("rona", "agent-1001-1795389322.22") or ("wrapup", "1001")."""
 
+RECORDER_ARGS = "recorder"  # appArgs of the snoop channel that records a call
 TRANSFER_HANDLING = "PJSIP_TRANSFER_HANDLING()"  # "ari-only": a phone's REFER is left to us
 GONE_STATUSES = frozenset({404, 409, 422})
 """Statuses of a failed request on a channel that is gone or has left Stasis."""
@@ -295,6 +296,27 @@ class RecordBridge:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordSnoop:
+    """The call's recording: the recorder snoop (`spy=both` on the caller) recorded until
+    it hangs up, which it does by itself when the caller's channel goes (docs/records.md).
+    No maximum, no silence limit, no beep, no terminating key: ARI's defaults."""
+
+    channel_id: str
+    name: str
+    format: str
+
+    call_id: str = field(default="", compare=False, kw_only=True)
+    owner: str = field(default="", compare=False, kw_only=True)
+
+    def request(self) -> AriRequest:
+        return AriRequest(
+            "POST",
+            f"/channels/{self.channel_id}/record",
+            {"name": self.name, "format": self.format, "ifExists": "overwrite"},
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RecordChannel:
     """A voicemail message: the caller speaks after the prompt."""
 
@@ -361,6 +383,7 @@ AriCommand = (
     | Snoop
     | TransferProgress
     | RecordBridge
+    | RecordSnoop
     | RecordChannel
     | StopRecording
     | DestroyBridge

@@ -200,14 +200,20 @@ class Engine:
         self, channels: Sequence[Mapping[str, Any]], bridges: Sequence[Mapping[str, Any]]
     ) -> list[str]:
         """Which recordings of calls the core does not hold are still running: ARI lists
-        none, so each candidate (`call-<id>` of a call bridge, `vm-<id>` of an answered
-        caller outside any bridge) is asked for by name."""
+        none, so each candidate (`call-<id>` of a recorder snoop `rec-<id>` or of a call
+        bridge, `vm-<id>` of an answered caller outside any bridge) is asked for by name."""
         core = self.core
         bridged = {c for b in bridges for c in b.get("channels") or ()}
         names = [
+            f"call-{ch['id'][4:]}"
+            for ch in channels
+            if str(ch.get("id", "")).startswith("rec-") and ch["id"][4:] not in core.calls
+        ]
+        names += [
             f"call-{b['id'][3:]}"
             for b in bridges
             if str(b.get("id", "")).startswith("br-") and b["id"][3:] not in core.calls
+            and f"call-{b['id'][3:]}" not in names
         ]
         names += [
             f"vm-{ch['id']}"

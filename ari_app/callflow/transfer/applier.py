@@ -424,7 +424,8 @@ class Transfers:
             self.desk.emit(DestroyBridge(call.consult_bridge, call_id=cid))
             call.consult_bridge = ""
         if call.unbridged():
-            if call.recording and not call.recording_done and call.recording.startswith("call-"):
+            if (call.recording and not call.recording_done and call.recording.startswith("call-")
+                    and not call.recorder):  # a bridge's recording (adopted from before)
                 self.desk.emit(StopRecording(call.recording, call_id=cid))
             self.desk.emit(DestroyBridge(call.bridge_id, call_id=cid))
         self.flow.monitoring.end_for_call(cid, "call_ended", now)
