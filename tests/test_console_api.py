@@ -424,3 +424,29 @@ async def test_the_demo_prints_the_console_and_its_logins_work(tmp_path: Any) ->
         reply = await call_app(app, "POST", "/console/login",
                                json={"user": user, "password": DEMO_PASSWORD})
         assert (reply.status, reply.json()["next"]) == (200, landing)
+
+
+async def test_thresholds_per_queue_turn_tiles_red() -> None:
+    from ari_app.config.settings import WallboardThresholds
+
+    base = make_config()
+    strict = WallboardThresholds(longest_wait_seconds=30, service_level_target=0.9, rona_streak=1)
+    config = base.model_copy(update={"queues": tuple(
+        q.model_copy(update={"wallboard": strict}) if q.name == "support" else q
+        for q in base.queues)})
+    clock = FakeClock()
+    board = Board(config, FakeControl(config, clock), PARAMS, now=lambda: 0.0)
+    board.facts([
+        CallAnswered("support", ms(9), 25_000), LegAnswered("1002", ms(9), 6_000),
+        CallAnswered("support", ms(9, 5), 2_000), LegAnswered("1002", ms(9, 5), 2_000),
+        LegUnanswered("1001", ms(9, 10), 15_000, ""),
+    ])
+    await board.refresh()
+    assert board.items["queue/support"]["thresholds"] == {
+        "longest_wait_seconds": 30, "service_level_target": 0.9, "rona_streak": 1}
+    assert board.items["stats/queue/support"]["service_level"] == 0.5
+    assert board.items["stats/queue/support"]["alert_service_level"] is True
+    assert board.items["stats/agent/1001"]["alert_rona"] is True  # 1001 serves support only
+    assert board.items["stats/agent/1002"]["alert_rona"] is False
+    assert board.items["queue/billing"]["thresholds"]["service_level_target"] == 0.8
+    assert board.items["stats/queue/billing"]["alert_service_level"] is False  # no answer yet

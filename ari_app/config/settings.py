@@ -354,6 +354,26 @@ class CalendarSettings(SiteCalendarSettings):
     sites: tuple[OtherSiteCalendar, ...] = ()
 
 
+class WallboardThresholds(_Strict):
+    """When the web console's wallboard turns a tile red (`ari_app.console`)."""
+
+    longest_wait_seconds: Annotated[float, Field(gt=0)] = 60.0
+    service_level_target: Annotated[float, Field(gt=0, le=1)] = 0.8
+    rona_streak: Annotated[int, Field(ge=1, le=100)] = 2
+
+
+class ConsoleSettings(_Strict):
+    """The web console (`ari_app.console`, docs/console.md)."""
+
+    timezone: str = ""  # "today" on the wallboard; "" = the first queue's hours' zone
+    session_hours: Annotated[float, Field(gt=0, le=24)] = 12.0
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _check_timezone(v) if v else v
+
+
 class QueueSettings(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
     numbers: tuple[str, ...] = ()
@@ -378,6 +398,7 @@ class QueueSettings(_Strict):
     record: bool = True
     record_format: Literal["wav", "gsm", "ulaw", "alaw", "sln"] = "wav"
     wrapup_seconds: Annotated[float, Field(ge=0)] = 10.0
+    wallboard: WallboardThresholds = WallboardThresholds()
 
     @field_validator("welcome", "closed_media", "greeting", "recording_notice", "whisper")
     @classmethod
@@ -487,6 +508,7 @@ class Config(_Strict):
     users: tuple[UserSettings, ...] = ()
     blocklist: tuple[str, ...] = ()
     feature_codes: FeatureCodeSettings = FeatureCodeSettings()
+    console: ConsoleSettings = ConsoleSettings()
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
 
     @model_validator(mode="after")

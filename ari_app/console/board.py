@@ -81,25 +81,21 @@ class Thresholds:
 
 
 def thresholds_of(config: Config) -> dict[str, Thresholds]:
-    """Each queue's wallboard thresholds (`queues[].wallboard`, else the defaults)."""
-    out = {}
-    for q in config.queues:
-        board = getattr(q, "wallboard", None)
-        out[q.name] = (
-            Thresholds(
-                board.longest_wait_seconds, board.service_level_target, board.rona_streak
-            )
-            if board is not None
-            else Thresholds()
+    """Each queue's wallboard thresholds (`queues[].wallboard`)."""
+    return {
+        q.name: Thresholds(
+            q.wallboard.longest_wait_seconds,
+            q.wallboard.service_level_target,
+            q.wallboard.rona_streak,
         )
-    return out
+        for q in config.queues
+    }
 
 
 def console_timezone(config: Config) -> ZoneInfo:
     """The day the console's "today" means: `console.timezone`, else the first queue's
     opening-hours zone, else Asia/Shanghai (the hours' default)."""
-    console = getattr(config, "console", None)
-    name = getattr(console, "timezone", "") or next(
+    name = config.console.timezone or next(
         (q.hours.timezone for q in config.queues if q.hours is not None), "Asia/Shanghai"
     )
     return ZoneInfo(name)
@@ -215,7 +211,8 @@ class Board:
 
     def _agent_stats(self, agent_id: str, queues: Iterable[str]) -> Item:
         figures = self.figures.agent(agent_id)
-        limits = [self.thresholds[q].rona_streak for q in queues if q in self.thresholds]
+        serves = tuple(queues) or tuple(self.thresholds)  # none named: every queue
+        limits = [self.thresholds[q].rona_streak for q in serves if q in self.thresholds]
         limit = min(limits, default=Thresholds().rona_streak)
         return {
             "agent_id": agent_id,

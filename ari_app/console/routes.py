@@ -164,9 +164,8 @@ class SessionPolicy(Policy):
 def mount_console(app: FastAPI, board: Board, *, session_ttl: timedelta | None = None) -> None:
     """Add the console's routes to the API's `app` (built by `create_api`)."""
     ctx: ApiContext = app.state.api_context
-    console = Console(
-        ctx, board, SessionStore(session_ttl or timedelta(hours=12)), static_files()
-    )
+    ttl = session_ttl or timedelta(hours=ctx.config.console.session_hours)
+    console = Console(ctx, board, SessionStore(ttl), static_files())
     app.state.console = console
     config = ctx.config
     control = ctx.control
