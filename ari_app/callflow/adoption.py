@@ -78,6 +78,11 @@ def _time(obj: Json | None, default: float) -> float:
         return default
 
 
+def _within(at: float, earliest: float, latest: float) -> float:
+    """`at` if it lies in [earliest, latest], else the nearest end."""
+    return min(max(at, earliest), latest)
+
+
 def _vars(ch: Json) -> Mapping[str, Any]:
     cvars = ch.get("channelvars")
     return cvars if isinstance(cvars, Mapping) else {}
@@ -264,6 +269,7 @@ class Adoption:
                 role = _vars(leg).get(ROLE)
                 desk.count("offers_resolved" if role == "agent" else "legs_dropped")
                 desk.emit(Hangup(leg["id"], call_id=cid))
+                call.used_legs.add(leg["id"])  # a re-offer must not reuse its id
         if bridge is not None:
             call.bridged(bridge_id)
             desk.add_bridge(bridge_id, call)
@@ -286,8 +292,8 @@ class Adoption:
             flow.offering.agent_restored(agent)
         else:
             call.external = True
-        if call.answered_at is None:
-            call.answered_at = _time(party, now)  # unknown: the offer's start is the closest
+        if call.answered_at is None:  # unknown: the offer's start is the closest
+            call.answered_at = _within(_time(party, now), call.arrived_at, now)
         call.move(CallState.GREETING)
         if party["id"] in consult:
             # a consultation was running: the agent comes back to the caller
@@ -299,7 +305,9 @@ class Adoption:
             desk.emit(DestroyBridge(f"xfer-{cid}", call_id=cid))
             in_bridge.add(party["id"])
         if party["id"] in in_bridge:
-            call.bridged_at = _time(bridge, now)
+            # Asterisk's clock: trusted only between the arrival and now (a skewed host's
+            # time must not become hours of talk)
+            call.bridged_at = _within(_time(bridge, now), call.answered_at or call.arrived_at, now)
             call.move(CallState.BRIDGED)
             call.talk_starts(call.bridged_at)  # the talk began before the restart
             desk.emit(StartTimer(("talk", cid), desk.limits.talk_seconds))

@@ -158,6 +158,7 @@ class Call:
     wrapup_started: float | None = None
     wrapup_ended: float | None = None
     offer_seq: int = 0
+    used_legs: set[str] = field(default_factory=set)  # leg ids of before a restart
     # transfers: the one running, those done; legs of the target (ringing or consulting)
     transfer: Transfer | None = None
     transfers: list[TransferSummary] = field(default_factory=list)
@@ -190,7 +191,7 @@ class Call:
         """`agent-<agent>-<call>` as in the traces; a re-offer to the same agent gets `-<n>`."""
         self.offer_seq += 1
         base = f"agent-{agent_id}-{self.call_id}"
-        if any(o.agent_id == agent_id for o in self.offers):
+        if base in self.used_legs or any(o.agent_id == agent_id for o in self.offers):
             return f"{base}-{self.offer_seq}"
         return base
 
