@@ -88,18 +88,22 @@ chroot_run net /bin/bash -euc "
   apt-get update -qq
   # REUSE=1: a previous run's services.sh installed the servers in this chroot; take them
   # away again so this run starts bare
-  apt-get purge -y -qq 'postgresql*' mosquitto prometheus >/dev/null 2>&1 || true
+  apt-get purge -y -qq 'postgresql*' mosquitto prometheus chromium chromium-driver \
+    fonts-wqy-microhei >/dev/null 2>&1 || true
   apt-get autoremove -y -qq --purge >/dev/null 2>&1 || true
   rm -rf /etc/postgresql /var/lib/postgresql /run/postgresql
   apt-get install -y -qq python3 python3-venv >/dev/null
   apt-get install -y -qq --download-only postgresql mosquitto >/dev/null
   # what scripts/services.sh may install besides (downloaded only, no recommends)
   apt-get install -y -qq --download-only --no-install-recommends prometheus >/dev/null
+  apt-get install -y -qq --download-only --no-install-recommends chromium chromium-driver \
+    fonts-wqy-microhei >/dev/null
   python3 -m venv /tmp/dl
   ${pip_cert:+PIP_CERT=$pip_cert} /tmp/dl/bin/pip download -q --disable-pip-version-check -d $wheels \
     'setuptools>=68' wheel '$clone[dev]'
   rm -rf /tmp/dl $wheels/hotline-*
   ! command -v psql >/dev/null && ! command -v mosquitto >/dev/null && ! command -v prometheus >/dev/null
+  ! command -v chromium >/dev/null
 "
 
 echo "== without the network (own namespace, loopback only): .ci/run"
