@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 COMMANDS: tuple[str, ...] = (
-    "ari_app.config.settings",
+    "ari_app.config.cli",
     "ari_app.config.site_calendar",
     "ari_app.agi.cli",
     "ari_app.records.cli",

@@ -6,115 +6,57 @@ Every value has a default fit for the embedded demo except secrets. Errors name 
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
-import os
 import re
 import tomllib
-from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from ari_app.calendar import Correction, load_seed, regions
+from ari_app.config.fields import (
+    _ENDPOINT_RE,
+    PHONE_RE,
+    ConfigError,
+    MediaList,
+    Role,
+    Secret,
+    Strategy,
+    _check_media,
+    _check_timezone,
+    _dupes,
+    _Strict,
+)
+from ari_app.config.opening import (
+    CalendarDay,
+    CalendarSettings,
+    Hours,
+    OtherSiteCalendar,
+    SiteCalendarSettings,
+)
 from ari_app.domain.passwords import is_hash
 
-MEDIA_SCHEMES = ("sound:", "digits:", "number:", "recording:", "tone:", "characters:")
-PLACEHOLDERS = frozenset({"agent_id", "agent_name", "queue", "organisation"})
-_PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_ENDPOINT_RE = re.compile(r"^[A-Za-z]+/[^/\s]+(/[^\s]+)?$")
-_SPAN_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
-# A phone the API may name as a device: `Tech/endpoint`, nothing after it (no `@context`, no
-# `/number`: those are dial strings that leave the site). Not `Local/`, which runs dialplan.
-PHONE_RE = re.compile(r"(?!Local/)[A-Za-z][A-Za-z0-9]{0,15}/[A-Za-z0-9_.-]{1,64}", re.IGNORECASE)
-
-Role = Literal["agent", "team_lead", "supervisor", "admin"]
-Strategy = Literal["longest-idle", "round-robin", "fewest-calls", "skills"]
-
-
-class ConfigError(Exception):
-    """The configuration is unusable; `errors` lists every problem with its key."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = errors
-
-    def print_errors(self) -> None:
-        """One `error: key: problem` line each, as every `hotline` sub-command reports them."""
-        for line in self.errors:
-            print(f"error: {line}")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_media(items: tuple[str, ...]) -> tuple[str, ...]:
-    for item in items:
-        if not item.startswith(MEDIA_SCHEMES):
-            raise ValueError(f"media {item!r} must start with one of {', '.join(MEDIA_SCHEMES)}")
-        for name in _PLACEHOLDER_RE.findall(item):
-            if name not in PLACEHOLDERS:
-                raise ValueError(f"unknown placeholder {{{name}}} in {item!r}")
-    return items
-
-
-MediaList = Annotated[tuple[str, ...], Field(default=())]
-_Date = date
-
-
-def _check_timezone(v: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(v)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {v!r}") from exc
-    return v
-
-
-def _check_spans(where: str, spans: tuple[str, ...]) -> None:
-    for span in spans:
-        m = _SPAN_RE.fullmatch(span)
-        if not m or (m[1], m[2]) >= (m[3], m[4]):
-            raise ValueError(f"{where}: {span!r} is not a HH:MM-HH:MM span")
-
-
-def _parse_spans(spans: tuple[str, ...]) -> list[tuple[time, time]]:
-    out = []
-    for span in spans:
-        start, end = span.split("-")
-        h2, m2 = (int(x) for x in end.split(":"))
-        out.append(
-            (time.fromisoformat(start), time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2))
-        )
-    return out
-
-
-class Secret(_Strict):
-    """A secret given inline or, better, by the name of an environment variable."""
-
-    value: str = Field(default="", repr=False)
-    env: str = ""
-
-    def resolve(self) -> str:
-        if self.env:
-            found = os.environ.get(self.env)
-            if found is None:
-                raise ConfigError([f"environment variable {self.env} is not set"])
-            return found
-        return self.value
-
+__all__ = [
+    "PHONE_RE",
+    "AgentSettings",
+    "CalendarDay",
+    "CalendarSettings",
+    "Config",
+    "ConfigError",
+    "Hours",
+    "OtherSiteCalendar",
+    "Role",
+    "Secret",
+    "SiteCalendarSettings",
+    "Strategy",
+    "load_config",
+    "parse_config",
+]
 
 class EngineSettings(_Strict):
     site: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "demo"
@@ -234,124 +176,6 @@ class Overflow(_Strict):
         if self.action == "queue" and not self.target:
             raise ValueError("action 'queue' needs target = the queue's name")
         return self
-
-
-class Hours(_Strict):
-    """Opening hours; a queue without `hours` is open 24/7.
-
-    Either `weekly` (spans per weekday name) or the calendar's day types: `working_days`
-    spans on the site calendar's working days (working weekends included, holidays not),
-    `rest_days` spans on its days off. `holidays` are closed in both.
-    """
-
-    timezone: str = "Asia/Shanghai"
-    weekly: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    working_days: tuple[str, ...] | None = None
-    rest_days: tuple[str, ...] | None = None
-    holidays: tuple[date, ...] = ()
-
-    @field_validator("weekly")
-    @classmethod
-    def _spans(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        for day, spans in v.items():
-            if day not in _WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r} (use {', '.join(_WEEKDAYS)})")
-            _check_spans(day, spans)
-        return v
-
-    @field_validator("working_days", "rest_days")
-    @classmethod
-    def _day_type_spans(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if v is not None:
-            _check_spans("span", v)
-        return v
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str) -> str:
-        return _check_timezone(v)
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> Hours:
-        if self.uses_calendar and self.weekly:
-            raise ValueError("use either weekly or working_days/rest_days, not both")
-        return self
-
-    @property
-    def uses_calendar(self) -> bool:
-        """True when the hours follow the site calendar's working days and days off."""
-        return self.working_days is not None or self.rest_days is not None
-
-    def spans(self, weekday: int) -> list[tuple[time, time]]:
-        """Open spans for a weekday (0 = Monday) under `weekly`."""
-        return _parse_spans(self.weekly.get(_WEEKDAYS[weekday], ()))
-
-    def day_type_spans(self, working: bool) -> list[tuple[time, time]]:
-        """Open spans for a working day or a day off under `working_days`/`rest_days`."""
-        return _parse_spans((self.working_days if working else self.rest_days) or ())
-
-
-class CalendarDay(_Strict):
-    """An admin's correction of the site calendar: the date is (not) a working day."""
-
-    date: _Date
-    working: bool
-    note: Annotated[str, Field(min_length=1)]  # why, and on whose word: the audit trail
-    name: str = ""
-
-
-class SiteCalendarSettings(_Strict):
-    """A site's working-day calendar: the shipped seed of its region, plus corrections."""
-
-    region: str = "cn"
-    timezone: str = "Asia/Shanghai"
-    years: tuple[Annotated[int, Field(ge=1900, le=2200)], ...] = ()
-    days: tuple[CalendarDay, ...] = ()
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, v: str) -> str:
-        if v not in regions():
-            raise ValueError(f"no shipped calendar for {v!r} (have: {', '.join(regions())})")
-        return v
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str) -> str:
-        return _check_timezone(v)
-
-    @field_validator("days")
-    @classmethod
-    def _days(cls, v: tuple[CalendarDay, ...], info: ValidationInfo) -> tuple[CalendarDay, ...]:
-        errors: list[str] = []
-        _dupes("days", "date", [d.date.isoformat() for d in v], errors)
-        region = info.data.get("region")
-        if region is not None:
-            known = load_seed(region).years | set(info.data.get("years", ()))
-            for d in v:
-                if d.date.year not in known:
-                    errors.append(
-                        f"{d.date}: {d.date.year} has no data (neither seeded nor in years):"
-                        f" list all its days off and working weekends, and add it to years"
-                    )
-        if errors:
-            raise ValueError("; ".join(errors))
-        return v
-
-    def corrections(self) -> list[Correction]:
-        return [Correction(d.date, d.working, d.note, d.name) for d in self.days]
-
-
-class OtherSiteCalendar(SiteCalendarSettings):
-    """Another site's calendar (for `hotline calendar ... --site NAME`)."""
-
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-
-
-class CalendarSettings(SiteCalendarSettings):
-    """This site's (`engine.site`) calendar, and other sites' in `sites`."""
-
-    sites: tuple[OtherSiteCalendar, ...] = ()
 
 
 class WallboardThresholds(_Strict):
@@ -604,12 +428,6 @@ class Config(_Strict):
         return q.country if q.country is not None else self.ringing.country
 
 
-def _dupes(section: str, key: str, values: list[str], errors: list[str]) -> None:
-    seen: set[str] = set()
-    for v in values:
-        if v in seen:
-            errors.append(f"{section}: duplicate {key} {v!r}")
-        seen.add(v)
 
 
 def _format_errors(exc: ValidationError) -> list[str]:
@@ -646,44 +464,3 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError([f"{p}: not valid TOML: {exc}"]) from None
     return parse_config(data)
 
-
-def register(sub: Any) -> None:
-    parser = sub.add_parser("config", help="check an engine configuration file")
-    csub = parser.add_subparsers(dest="config_command", required=True)
-    check = csub.add_parser("check", help="validate FILE and report every error with its key")
-    check.add_argument("file", type=Path)
-    check.set_defaults(func=_check)
-    hs = sub.add_parser(
-        "hash-secret", help="hash a PIN or password (read from stdin) for the config"
-    )
-    hs.set_defaults(func=_hash_secret)
-
-
-def _check(args: argparse.Namespace) -> int:
-    try:
-        cfg = load_config(args.file)
-    except ConfigError as exc:
-        exc.print_errors()
-        print(f"{args.file}: {len(exc.errors)} error(s)")
-        return 1
-    print(
-        f"{args.file}: ok ({len(cfg.queues)} queue(s), {len(cfg.agents)} agent(s), "
-        f"{len(cfg.users)} user(s))"
-    )
-    return 0
-
-
-def _hash_secret(args: argparse.Namespace) -> int:
-    import getpass
-    import sys
-
-    from ari_app.domain.passwords import hash_secret
-
-    secret = (
-        getpass.getpass("secret: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
-    )
-    if not secret:
-        print("error: empty secret")
-        return 1
-    print(hash_secret(secret))
-    return 0
