@@ -55,6 +55,7 @@ from ari_app.records.schema import make_engine, upgrade  # noqa: E402
 from pbxsim.config import EndpointBehaviour, SimConfig  # noqa: E402
 from pbxsim.server import Simulator  # noqa: E402
 from pbxsim.timing import Timing  # noqa: E402
+from tests.test_wiring import free_port, toml  # noqa: E402
 
 PIN = "4321"
 PIN_HASH = hash_secret(PIN, iterations=1000)
@@ -87,33 +88,6 @@ def settings(tmp: Path, ari_url: str, port: int, agents: list[str]) -> dict[str,
     }
 
 
-def toml(data: dict[str, Any]) -> str:
-    """Just enough TOML for `settings()` (as tests/test_wiring.py)."""
-
-    def value(v: Any) -> str:
-        if isinstance(v, str):
-            return orjson.dumps(v).decode()
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return str(v)
-
-    lines: list[str] = []
-    for section, body in data.items():
-        for table in body if isinstance(body, list) else [body]:
-            lines.append(f"[[{section}]]" if isinstance(body, list) else f"[{section}]")
-            lines += [f"{k} = {value(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def start_engine(config: Path, log: Path) -> subprocess.Popen[bytes]:

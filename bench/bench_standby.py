@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,35 +51,13 @@ from ari_app.domain.passwords import hash_secret  # noqa: E402
 from ari_app.records.schema import make_engine, upgrade  # noqa: E402
 from pbxsim.config import EndpointBehaviour, SimConfig  # noqa: E402
 from pbxsim.server import Simulator  # noqa: E402
+from tests.test_wiring import free_port, toml  # noqa: E402
 
 PIN = "4321"
 PW = "bench-pw"
 FIRST_AGENT = 7000
 
 
-def toml(data: dict[str, Any]) -> str:
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return orjson.dumps(v).decode()
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return str(v)
-
-    lines: list[str] = []
-    for section, body in data.items():
-        for table in body if isinstance(body, list) else [body]:
-            lines.append(f"[[{section}]]" if isinstance(body, list) else f"[{section}]")
-            lines += [f"{k} = {value(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def config(tmp: Path, name: str, ari: str, db: str, port: int, agents: list[str]) -> Path:

@@ -34,7 +34,6 @@ import json
 import math
 import re
 import shutil
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -59,6 +58,7 @@ from pbxsim.server import Simulator
 from tests.callflow_rig import PIN, PIN_HASH
 from tests.conftest import ROOT
 from tests.scenario_rig import Collector
+from tests.test_wiring import free_port
 
 pytestmark = pytest.mark.prometheus
 
@@ -95,12 +95,6 @@ def prometheus_binary() -> str:
         )
     return found
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def engine_config(tmp_path: Path) -> Config:

@@ -397,6 +397,15 @@ def mount_console(app: FastAPI, board: Board, *, session_ttl: timedelta | None =
             raise ApiError(422, "no phone is configured for you (users[].device)")
         return check_device(ctx.phones, user.device)
 
+    async def start_monitor(target: MonitorTarget, body: ModeIn, access: Access) -> Any:
+        """Listen, whisper or barge from the supervisor's own phone; audited as the API."""
+        device = own_phone(access.who)
+        with access.audited(mode=body.mode, device=device, via="console") as notes:
+            session = await control.monitor(target, body.mode, device, access.who.name)
+            notes["session"] = session.session_id
+        touched(access)
+        return session
+
     monitor_call_policy = policy("monitor.start", "call", COACHES, "always")
 
     @app.post(f"{PREFIX}/api/calls/{{call_id}}/monitor", include_in_schema=False)
@@ -404,14 +413,7 @@ def mount_console(app: FastAPI, board: Board, *, session_ttl: timedelta | None =
         call_id: CallIdPath, body: ModeIn,
         access: Annotated[Access, Depends(monitor_call_policy)],
     ) -> Any:
-        device = own_phone(access.who)
-        with access.audited(mode=body.mode, device=device, via="console") as notes:
-            session = await control.monitor(
-                MonitorTarget("call", call_id), body.mode, device, access.who.name
-            )
-            notes["session"] = session.session_id
-        touched(access)
-        return session
+        return await start_monitor(MonitorTarget("call", call_id), body, access)
 
     monitor_agent_policy = policy("monitor.start", "agent", COACHES, "always")
 
@@ -420,14 +422,7 @@ def mount_console(app: FastAPI, board: Board, *, session_ttl: timedelta | None =
         agent_id: AgentIdPath, body: ModeIn,
         access: Annotated[Access, Depends(monitor_agent_policy)],
     ) -> Any:
-        device = own_phone(access.who)
-        with access.audited(mode=body.mode, device=device, via="console") as notes:
-            session = await control.monitor(
-                MonitorTarget("agent", agent_id), body.mode, device, access.who.name
-            )
-            notes["session"] = session.session_id
-        touched(access)
-        return session
+        return await start_monitor(MonitorTarget("agent", agent_id), body, access)
 
     mode = policy("monitor.mode", "monitor", SESSION_OWNERS, "always")
 

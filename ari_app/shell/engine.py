@@ -42,6 +42,7 @@ from ari_app.domain.commands import (
     call_key,
 )
 from ari_app.domain.events import EventSink
+from ari_app.domain.variables import ROLE
 from ari_app.shell.stasis_gate import RELEASING, StasisGate
 
 log = logging.getLogger(__name__)
@@ -219,7 +220,7 @@ class Engine:
             f"vm-{ch['id']}"
             for ch in channels
             if ch.get("state") == "Up" and ch["id"] not in bridged and ch["id"] not in core.calls
-            and (ch.get("channelvars") or {}).get("HOTLINE_ROLE") == "caller"
+            and (ch.get("channelvars") or {}).get(ROLE) == "caller"
         ]
         running: list[str] = []
         for name in names:
