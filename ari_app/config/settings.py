@@ -39,6 +39,7 @@ from ari_app.config.opening import (
     OtherSiteCalendar,
     SiteCalendarSettings,
 )
+from ari_app.config.survey import SurveySettings
 from ari_app.domain.passwords import is_hash
 
 __all__ = [
@@ -223,6 +224,7 @@ class QueueSettings(_Strict):
     record_format: Literal["wav", "gsm", "ulaw", "alaw", "sln"] = "wav"
     wrapup_seconds: Annotated[float, Field(ge=0)] = 10.0
     wallboard: WallboardThresholds = WallboardThresholds()
+    survey: SurveySettings = SurveySettings()
 
     @field_validator("welcome", "closed_media", "greeting", "recording_notice", "whisper")
     @classmethod

@@ -50,6 +50,17 @@ class OfferResult(StrEnum):
     FAILED = "failed"  # in the records schema; the call flow says `unavailable` instead
 
 
+class SurveyOutcome(StrEnum):
+    """How a call's post-call satisfaction survey ended (records, MQTT, API spell it so)."""
+
+    COMPLETED = "completed"  # every question answered
+    PARTIAL = "partial"  # some answered, then silence, bad keys or a hang-up
+    NO_INPUT = "no_input"  # nothing answered: silence after the retry
+    INVALID = "invalid"  # nothing answered: a wrong key after the retry
+    DECLINED = "declined"  # the caller hung up before answering anything
+    NOT_OFFERED = "not_offered"  # the caller hung up first, survey off, or transferred out
+
+
 @dataclass(frozen=True, slots=True)
 class AgentStateChanged:
     agent_id: str
@@ -135,6 +146,7 @@ class CallSummary:
     queues_visited: tuple[str, ...]
     caller_number: str = field(default="", repr=False)
     transfers: tuple[TransferSummary, ...] = ()
+    survey: SurveyOutcome = SurveyOutcome.NOT_OFFERED
 
     @property
     def transferred(self) -> bool:
@@ -175,6 +187,20 @@ class CallbackRequested:
     caller: str
     at: float
     caller_number: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyFinished:
+    """A post-call survey ended (published at once; a low score alerts supervisors)."""
+
+    call_id: str
+    queue: str
+    agent_id: str  # the last agent who talked to the caller
+    outcome: SurveyOutcome
+    answers: tuple[int | None, ...]  # per question; None: not answered
+    score: float | None  # the mean of the answers given; None when there are none
+    started_at: float
+    ended_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +290,7 @@ DomainEvent = (
     | CallEnded
     | RecordingReady
     | CallbackRequested
+    | SurveyFinished
     | CallStateChanged
     | TransferStarted
     | TransferCompleted

@@ -20,3 +20,13 @@ ROUTE = "HOTLINE_ROUTE"
 
 CHANNEL_VARS: tuple[str, ...] = (ROLE, CALL_ID, QUEUE, AGENT_ID)
 """What `ari.conf`'s `channelvars` must list: the KPI fold needs all four on every event."""
+
+SURVEY = "HOTLINE_SURVEY"
+"""set on the caller's channel when the post-call survey starts: the agent it is credited to"""
+SURVEY_QUESTION = "HOTLINE_SURVEY_QUESTION"
+"""set before each survey question: `<n>/<of>/<keys>`, e.g. `1/2/12345` (the fold reads the
+digits that follow as that question's answer)"""
+SURVEY_RESULT = "HOTLINE_SURVEY_RESULT"
+"""set when the survey ends with the caller still on the line: its outcome"""
+CALLBACK = "HOTLINE_CALLBACK"
+"""set on a callback's legs: the callback's id (its record keeps the first arrival)"""
