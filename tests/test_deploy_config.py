@@ -22,12 +22,13 @@ import pytest
 from pydantic import BaseModel
 
 from ari_app.config.settings import Config, Secret, load_config
+from ari_app.domain.variables import CHANNEL_VARS
 from tests.conftest import INDICATIONS, ROOT
 
 CONFIG_DIR = ROOT / "config"
 DIALPLAN = ROOT / "dialplan" / "extensions.conf"
 EXAMPLE = CONFIG_DIR / "hotline.example.toml"
-CHANNELVARS = "HOTLINE_ROLE,HOTLINE_CALL_ID,HOTLINE_QUEUE,HOTLINE_AGENT_ID"
+CHANNELVARS = ",".join(CHANNEL_VARS)  # the engine's own list (ari_app.domain.variables)
 
 # ---------------------------------------------------------------- a small .conf reader
 

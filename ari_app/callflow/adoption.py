@@ -13,6 +13,8 @@ bridges (`br-*`, `xfer-*`, `spy-*`), the live recordings and the records of live
   and the caller goes back in line.
 - A waiting caller goes back in their queue with their original arrival time.
 - A voicemail being recorded is left to finish.
+- A caller answering the post-call survey (`HOTLINE_SURVEY` set, alone) hears it again
+  from the first question, credited to the same agent.
 - A channel nobody can be found for (a monitoring or feature-code call, a leg of a call
   that is gone) is hung up and counted; a stray spy or consultation bridge is destroyed.
 """
@@ -32,6 +34,7 @@ from ari_app.domain.commands import (
     QUEUE,
     RECORDER_ARGS,
     ROLE,
+    SURVEY,
     AddToBridge,
     DestroyBridge,
     Hangup,
@@ -179,6 +182,12 @@ class Adoption:
                 continue
             taken.add(ch["id"])
             legs = [c for c in by_call.get(call.call_id, ()) if c["id"] != ch["id"]]
+            surveyed = str(_vars(ch).get(SURVEY) or "")
+            if surveyed and not legs and f"br-{call.call_id}" not in by_bridge:
+                # the talk was over; the caller was answering the survey: it starts again
+                desk.count("adopted_survey")
+                flow.surveys.adopt(call, surveyed, now)
+                continue
             taken.update(self._place(call, legs, by_bridge, recording, now))
             taken.update(c["id"] for c in legs)  # kept, or hung up by _place: not again
         self._queue_again(now)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from ari_app.callflow.call import Call, CallState
 from ari_app.callflow.desk import Desk
+from ari_app.callflow.survey.applier import PROMPT as SURVEY_PROMPT
+from ari_app.callflow.survey.applier import THANKS as SURVEY_THANKS
 from ari_app.domain.commands import (
     AddToBridge,
     Answer,
@@ -100,6 +102,8 @@ class Answering:
                 self.flow.arrival.moh(call, queue, True)
         elif kind == "prompt" and call.state is CallState.OVERFLOW:
             self.flow.overflow.after_prompt(call, now)
+        elif kind in (SURVEY_PROMPT, SURVEY_THANKS):
+            self.flow.surveys.playback_done(call, kind, now)
         elif kind == "xfer" and call.transfer is not None:
             self.flow.transfers.do(call, call.transfer.announced(now), now)
 

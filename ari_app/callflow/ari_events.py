@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ari_app.callflow.call import CallState
 from ari_app.callflow.desk import Desk
 from ari_app.callflow.feature_codes.machine import is_feature
 from ari_app.callflow.flow import Flow
@@ -180,3 +181,9 @@ class AriEvents:
                 flow.monitoring.change(session, mode, now)
             except MonitorError:
                 self.desk.count("monitor_dtmf_refused")
+            return
+        call = self.desk.call_of(channel_id)
+        if call is None or channel_id != call.caller_channel:
+            return
+        if call.state is CallState.SURVEY:
+            flow.surveys.digit(call, digit, now)

@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ari_app.callflow.transfer.machine import Transfer
-from ari_app.domain.events import CallSummary, OfferResult, OfferSummary, Outcome, TransferSummary
+from ari_app.domain.events import (
+    CallSummary,
+    OfferResult,
+    OfferSummary,
+    Outcome,
+    SurveyOutcome,
+    TransferSummary,
+)
 from ari_app.domain.privacy import mask
 
 
@@ -28,20 +35,24 @@ class CallState(StrEnum):
     BRIDGED = "bridged"  # caller and agent (or a transfer's target) talk
     TRANSFERRING = "transferring"  # a transfer runs (announcement, target ringing, consult)
     OVERFLOW = "overflow"  # not for an agent: a prompt, then hang-up or voicemail
+    SURVEY = "survey"  # the agent hung up first; the caller answers the post-call survey
     ENDING = "ending"  # over; waiting for the legs and the recording to be confirmed gone
     FINISHED = "finished"  # forgotten by the flow (its summary may wait for the wrap-up)
 
 
 TRANSITIONS: dict[CallState, frozenset[CallState]] = {
     CallState.QUEUED: frozenset(
-        {CallState.QUEUED, CallState.GREETING, CallState.OVERFLOW, CallState.ENDING}
+        # (QUEUED -> SURVEY: an adopted caller who was answering the survey)
+        {CallState.QUEUED, CallState.GREETING, CallState.OVERFLOW, CallState.SURVEY,
+         CallState.ENDING}
     ),
     CallState.GREETING: frozenset({CallState.BRIDGED, CallState.ENDING}),
-    CallState.BRIDGED: frozenset({CallState.TRANSFERRING, CallState.ENDING}),
+    CallState.BRIDGED: frozenset({CallState.TRANSFERRING, CallState.SURVEY, CallState.ENDING}),
     CallState.TRANSFERRING: frozenset(
         {CallState.BRIDGED, CallState.QUEUED, CallState.OVERFLOW, CallState.ENDING}
     ),
     CallState.OVERFLOW: frozenset({CallState.ENDING}),
+    CallState.SURVEY: frozenset({CallState.ENDING}),
     CallState.ENDING: frozenset({CallState.FINISHED}),
     CallState.FINISHED: frozenset(),
 }
@@ -178,6 +189,7 @@ class Call:
     talk_from: float | None = None
     hold_total: float = 0.0
     hold_from: float | None = None
+    survey: SurveyOutcome = SurveyOutcome.NOT_OFFERED
 
     def play(self, kind: str, *, once: bool = False) -> str:
         """A playback id, remembered with its purpose: `greet-<call>` as in the traces for
@@ -314,4 +326,5 @@ class Call:
             recording=self.recording,
             queues_visited=tuple(self.queues_visited),
             transfers=tuple(self.transfers),
+            survey=self.survey,
         )

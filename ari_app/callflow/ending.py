@@ -90,6 +90,8 @@ class Ending:
         elif state is CallState.OVERFLOW:
             call.hangup_by = "caller"
             self.finish(call, now)
+        elif state is CallState.SURVEY:
+            flow.surveys.caller_gone(call, now)
 
     def _agent_gone(self, call: Call, now: float) -> None:
         if call.state in (CallState.GREETING, CallState.BRIDGED):
@@ -124,11 +126,15 @@ class Ending:
             desk.drop_playback(pid)
         call.playbacks.clear()
         desk.emit(CancelTimer(("greeting", cid)), CancelTimer(("talk", cid)))
+        survey = self.flow.surveys.wanted(call)
         if call.recording and not call.recording_done and not call.recorder:
             # (a recording on the recorder snoop needs no stop: the snoop ends with the
             # caller's channel, hung up just below or already gone)
             desk.emit(StopRecording(call.recording, call_id=cid))
-        if call.caller_up:
+        if survey and call.recorder and not call.recording_done:
+            # the caller stays for the survey: the talk's recording ends with its snoop
+            desk.emit(Hangup(call.recorder, call_id=cid, owner=call.recorder))
+        if call.caller_up and not survey:
             desk.emit(Hangup(call.caller_channel, call_id=cid))
         if call.agent_up:
             desk.emit(Hangup(call.agent_channel, call_id=cid))
@@ -139,7 +145,10 @@ class Ending:
             call.wrapup_started = now
             call.wrapup_agent = agent.id
             self.start_wrapup(call, agent, now, since)
-        self.finish(call, now)
+        if survey:
+            self.flow.surveys.start(call, now)
+        else:
+            self.finish(call, now)
 
     def start_wrapup(self, call: Call, agent: Agent, now: float, since: float | None) -> None:
         """`since`: when this agent's talk with the caller began, for the handling-time

@@ -19,6 +19,7 @@ from ari_app.callflow.offering import Offering
 from ari_app.callflow.overflow import Overflow
 from ari_app.callflow.recorder import Recorder
 from ari_app.callflow.supervision.applier import Monitoring
+from ari_app.callflow.survey.applier import Surveys
 from ari_app.callflow.transfer.applier import Transfers
 from ari_app.callflow.transfer.phone import PhoneTransfers
 from ari_app.callflow.transfer.requests import TransferRequests
@@ -42,3 +43,4 @@ class Flow:
         self.phone_transfers = PhoneTransfers(desk, self)
         self.features = FeatureCalls(desk, self)
         self.adoption = Adoption(desk, self)
+        self.surveys = Surveys(desk, self)

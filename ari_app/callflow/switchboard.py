@@ -83,6 +83,7 @@ class Switchboard:
             "local": flow.phone_transfers.local_timer,
             "digits": flow.features.digits_timer,
             "feature": flow.features.feature_timer,
+            "survey": flow.surveys.timer,
         }
 
     # ------------------------------------------------------------------ what it holds

@@ -25,6 +25,7 @@ from ari_app.domain.variables import AGENT_ID as AGENT_ID
 from ari_app.domain.variables import CALL_ID as CALL_ID
 from ari_app.domain.variables import QUEUE as QUEUE
 from ari_app.domain.variables import ROLE as ROLE
+from ari_app.domain.variables import SURVEY as SURVEY
 
 TimerKey = tuple[str, str]
 """(purpose, subject id), e.g. ("rona", "agent-1001-1795389322.22") or ("wrapup", "1001")."""

@@ -18,11 +18,14 @@ PRIORITY = "HOTLINE_PRIORITY"
 ROUTE = "HOTLINE_ROUTE"
 """set by the FastAGI `route` hook for the dialplan"""
 
-CHANNEL_VARS: tuple[str, ...] = (ROLE, CALL_ID, QUEUE, AGENT_ID)
-"""What `ari.conf`'s `channelvars` must list: the KPI fold needs all four on every event."""
-
 SURVEY = "HOTLINE_SURVEY"
-"""set on the caller's channel when the post-call survey starts: the agent it is credited to"""
+"""set on the caller's channel when the post-call survey starts: the agent it is credited to
+(in `channelvars`, so an engine adopting the call after a restart knows the talk was over)"""
+
+CHANNEL_VARS: tuple[str, ...] = (ROLE, CALL_ID, QUEUE, AGENT_ID, SURVEY)
+"""What `ari.conf`'s `channelvars` must list: the KPI fold needs the first four on every
+event; adoption needs the fifth."""
+
 SURVEY_QUESTION = "HOTLINE_SURVEY_QUESTION"
 """set before each survey question: `<n>/<of>/<keys>`, e.g. `1/2/12345` (the fold reads the
 digits that follow as that question's answer)"""

@@ -1,0 +1,1 @@
+"""The post-call survey room (its pure machine is ari_app.survey.machine)."""
