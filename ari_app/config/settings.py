@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from ari_app.config.callbacks import CallbackSettings
 from ari_app.config.fields import (
     _ENDPOINT_RE,
     PHONE_RE,
@@ -225,6 +226,7 @@ class QueueSettings(_Strict):
     wrapup_seconds: Annotated[float, Field(ge=0)] = 10.0
     wallboard: WallboardThresholds = WallboardThresholds()
     survey: SurveySettings = SurveySettings()
+    callback: CallbackSettings = CallbackSettings()
 
     @field_validator("welcome", "closed_media", "greeting", "recording_notice", "whisper")
     @classmethod
