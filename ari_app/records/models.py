@@ -249,3 +249,76 @@ class WorkOrderSetting(Base):
     __tablename__ = "work_order_settings"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# Quality assurance (ari_app.qa; docs/qa.md). Migration 0004.
+QA_FORM_KINDS = ("evaluation", "knowledge")
+QA_EVALUATION_STATES = ("draft", "submitted")
+
+
+class QaForm(Base):
+    """One version of an evaluation form or knowledge check (`definition`: JSON)."""
+
+    __tablename__ = "qa_forms"
+    form_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    definition: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (CheckConstraint(_in("kind", QA_FORM_KINDS), name="kind"),)
+
+
+class QaEvaluation(Base):
+    """One grader's evaluation of one call on one form version; final once submitted."""
+
+    __tablename__ = "qa_evaluations"
+    evaluation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    form_id: Mapped[str] = mapped_column(String(64))
+    form_version: Mapped[int] = mapped_column(Integer)
+    call_id: Mapped[str] = mapped_column(String(64))
+    recording: Mapped[str] = mapped_column(String(255))
+    agent_id: Mapped[str] = mapped_column(String(16))
+    team: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str] = mapped_column(String(64))
+    grader: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[str] = mapped_column(Text)  # JSON: item id -> points or null (N/A)
+    comments: Mapped[str] = mapped_column(Text)  # JSON: "overall" or item id -> text
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    score: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    auto_failed: Mapped[bool | None] = mapped_column(Boolean)
+    accuracy_passed: Mapped[bool | None] = mapped_column(Boolean)
+    version: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        CheckConstraint(_in("state", QA_EVALUATION_STATES), name="state"),
+        Index(None, "form_id", "call_id", "grader", unique=True),
+        Index(None, "form_id", "form_version"),
+        Index(None, "call_id"),
+        Index(None, "agent_id"),
+        Index(None, "team"),
+        Index(None, "submitted_at"),
+    )
+
+
+class QaKnowledgeResult(Base):
+    """One agent's attempt at a knowledge check (业务知识)."""
+
+    __tablename__ = "qa_knowledge_results"
+    result_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    form_id: Mapped[str] = mapped_column(String(64))
+    form_version: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[str] = mapped_column(String(16))
+    team: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[str] = mapped_column(Text)  # JSON: question id -> chosen option
+    score: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    taken_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (
+        Index(None, "form_id", "form_version"),
+        Index(None, "agent_id"),
+        Index(None, "team"),
+    )
