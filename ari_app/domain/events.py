@@ -190,6 +190,52 @@ class CallbackRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackChanged:
+    """A callback was requested or moved (due, dialling, answered, retry, failed,
+    cancelled...): its whole record after the change (`ari_app.callbacks.Callback`), for
+    the records (which keep pending ones across a restart) and MQTT. `caller` is masked;
+    the full number only in the repr-hidden `caller_number`. Times are epoch seconds."""
+
+    callback_id: str
+    kind: str  # in_queue, scheduled, follow_up
+    queue: str
+    state: str
+    caller: str
+    reason: str
+    requested_by: str
+    call_id: str
+    requested_at: float
+    first_arrival: float
+    not_before: float
+    due_by: float | None
+    due_at: float | None
+    max_attempts: int
+    retry_seconds: float
+    attempts: int
+    last_result: str
+    answered_call_id: str
+    answered_at: float | None
+    agent_id: str
+    order_id: str
+    at: float
+    caller_number: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAttempted:
+    """One dial of a callback's caller ended: `result` answered, no_answer, busy, failed."""
+
+    callback_id: str
+    attempt: int
+    queue: str
+    agent_id: str
+    call_id: str  # the attempt's call (`cb-<callback>-<attempt>`)
+    started_at: float
+    ended_at: float
+    result: str
+
+
+@dataclass(frozen=True, slots=True)
 class SurveyFinished:
     """A post-call survey ended (published at once; a low score alerts supervisors)."""
 
@@ -291,6 +337,8 @@ DomainEvent = (
     | RecordingReady
     | CallbackRequested
     | SurveyFinished
+    | CallbackChanged
+    | CallbackAttempted
     | CallStateChanged
     | TransferStarted
     | TransferCompleted
