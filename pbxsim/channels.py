@@ -5,10 +5,11 @@ phone's), destruction, DTMF from the phone, moving between apps and the dialplan
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pbxsim.core import AriError, PbxCore
+from pbxsim.dtmf import DtmfError, DtmfPress, check_digits, check_duration, schedule
 from pbxsim.model import (
     CAUSE_TEXT,
     HANGUP_REASONS,
@@ -20,6 +21,8 @@ from pbxsim.model import (
 
 log = logging.getLogger(__name__)
 
+HANGUP_BY = ("caller", "agent")
+
 
 def mask_number(number: str) -> str:
     """Caller numbers never go to logs in full."""
@@ -30,11 +33,19 @@ class ChannelLifecycle(PbxCore):
     """Inbound calls, channel operations from Stasis, hangups and destruction."""
 
     def place_call(self, caller: str, exten: str, *, patience: float | None = None,
-                   talk: float | None = None, caller_name: str = "") -> Channel:
-        """A caller on the trunk dials `exten`; the dialplan sends it into Stasis."""
+                   talk: float | None = None, caller_name: str = "",
+                   hangup_by: str = "caller", dtmf: Sequence[DtmfPress] = ()) -> Channel:
+        """A caller on the trunk dials `exten`; the dialplan sends it into Stasis.
+
+        Once its channel is answered: `dtmf` is keyed as scripted, and after `talk`
+        seconds the caller hangs up, or with `hangup_by="agent"` every answered phone
+        bridged with it does instead (the caller stays; no such phone: the caller hangs up).
+        """
         entry = self.config.dialplan.get(exten)
         if entry is None:
             raise AriError(404, f"No such extension {exten}")
+        if hangup_by not in HANGUP_BY:
+            raise AriError(400, f"hangup_by must be one of {', '.join(HANGUP_BY)}")
         tech, _, resource = self.config.trunk.partition("/")
         ch = self._new_channel(
             tech=tech, resource=resource, channel_id=None, state="Ring", context=entry.context,
@@ -44,6 +55,8 @@ class ChannelLifecycle(PbxCore):
         ch.caller_name, ch.caller_number = caller_name, caller
         ch.inbound = True
         ch.talk = talk
+        ch.hangup_by = hangup_by
+        ch.dtmf = tuple(dtmf)
         self.stats.inbound_calls += 1
         if entry.app not in self.apps:
             # Stasis() fails when no websocket serves the app: the call is dropped.
@@ -68,8 +81,33 @@ class ChannelLifecycle(PbxCore):
         ch.state = "Up"
         ch.answered_at = self._now()
         self._ch_event(ch, "ChannelStateChange")
-        if ch.inbound and ch.talk is not None:
-            self._after(ch, ch.talk, lambda: self.phone_hangup(ch.id))
+        if not ch.inbound:
+            return
+        if ch.talk is not None:
+            self._after(ch, ch.talk, lambda: self._talk_over(ch))
+        for press in ch.dtmf:
+            self._key_in(ch, press.after, press.digits, press.duration_ms)
+
+    def _talk_over(self, ch: Channel) -> None:
+        """An inbound call's `talk` ran out: its caller hangs up, or (hangup_by agent) the
+        answered phones bridged with it do, leaving the caller up."""
+        if ch.gone:
+            return
+        if ch.hangup_by == "agent":
+            phones = self._bridged_phones(ch)
+            if phones:
+                for phone in phones:
+                    self.phone_hangup(phone.id)
+                return
+        self.phone_hangup(ch.id)
+
+    def _bridged_phones(self, ch: Channel) -> list[Channel]:
+        """Answered SIP channels (not trunk callers) in `ch`'s bridge, other than `ch`."""
+        if ch.bridge is None or ch.bridge not in self.bridges:
+            return []
+        members = (self.channels.get(m) for m in self.bridges[ch.bridge].members)
+        return [m for m in members if m is not None and m is not ch and not m.gone
+                and m.is_pjsip and not m.inbound and m.state == "Up"]
 
     def answer(self, channel_id: str) -> None:
         ch = self.stasis_channel(channel_id)
@@ -244,16 +282,22 @@ class ChannelLifecycle(PbxCore):
                 self._destroy(target, pending_cause, pending_tech)
 
     def phone_dtmf(self, channel_id: str, digits: str, duration_ms: int = 100) -> None:
+        """The phone keys `digits` now (all checked before any is sent)."""
         ch = self.channel(channel_id)
-        gap = (duration_ms + 100) / 1000.0
-        for i, digit in enumerate(digits):
-            if digit not in "0123456789*#ABCD":
-                raise AriError(400, f"Invalid DTMF digit {digit!r}")
-            self._after(ch, gap * i + duration_ms / 1000.0,
-                        _bind(self._dtmf_received, ch, digit, duration_ms))
+        try:
+            check_digits(digits)
+            check_duration(duration_ms)
+        except DtmfError as exc:
+            raise AriError(400, str(exc)) from exc
+        self._key_in(ch, 0.0, digits, duration_ms)
+
+    def _key_in(self, ch: Channel, after: float, digits: str, duration_ms: int) -> None:
+        for at, digit in schedule(after, digits, duration_ms):
+            self._after(ch, at, _bind(self._dtmf_received, ch, digit, duration_ms))
 
     def _dtmf_received(self, ch: Channel, digit: str, duration_ms: int) -> None:
-        if not ch.gone:
+        # Stasis subscribes the app to the channel from StasisStart to StasisEnd only.
+        if not ch.gone and ch.in_stasis:
             self._ch_event(ch, "ChannelDtmfReceived", digit=digit, duration_ms=duration_ms)
 
     def move(self, channel_id: str, app: str, app_args: str) -> None:

@@ -6,6 +6,7 @@ agents' phones PJSIP/agent1001..1004, 12345 -> Stasis(hotline,support)).
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,13 +35,16 @@ class EndpointBehaviour:
 
     `ringing_order` pins the same-instant race of Dial("") / ChannelStateChange(Ringing) /
     Dial(RINGING); None keeps the simulator's choice (dial_first, or ringing_first for a
-    channel dialled from inside a bridge, as supervisor_spy shows).
+    channel dialled from inside a bridge, as supervisor_spy shows). `hangup_after`: the
+    phone's user hangs up that long after answering (the agent ends the call).
     """
 
     answer_after: float | None = 2.0
     busy: bool = False
     unavailable: bool = False
     ringing_order: str | None = None
+    hangup_after: float | None = None
+    """the phone hangs up (BYE) this long after it answered; None: never by itself"""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +52,7 @@ class EndpointBehaviour:
             "busy": self.busy,
             "unavailable": self.unavailable,
             "ringing_order": self.ringing_order,
+            "hangup_after": self.hangup_after,
         }
 
 
@@ -100,12 +105,24 @@ def _behaviour(raw: Any, where: str) -> EndpointBehaviour:
     order = raw.get("ringing_order")
     if order is not None and order not in RINGING_ORDERS:
         raise ConfigError(f"{where}.ringing_order: expected one of {', '.join(RINGING_ORDERS)}")
+    hangup_after = raw.get("hangup_after")
+    if not valid_seconds(hangup_after):
+        raise ConfigError(f"{where}.hangup_after: expected seconds >= 0 or absent")
     return EndpointBehaviour(
         answer_after=None if after is None else float(after),
         busy=bool(raw.get("busy", False)),
         unavailable=bool(raw.get("unavailable", False)),
         ringing_order=None if order is None else str(order),
+        hangup_after=None if hangup_after is None else float(hangup_after),
     )
+
+
+def valid_seconds(value: object) -> bool:
+    """None, or a finite number of seconds >= 0 (JSON's true/false are not seconds)."""
+    if value is None:
+        return True
+    return (not isinstance(value, bool) and isinstance(value, int | float)
+            and math.isfinite(value) and value >= 0)
 
 
 def load_config(path: Path | None = None, **overrides: Any) -> SimConfig:
@@ -119,6 +136,7 @@ def load_config(path: Path | None = None, **overrides: Any) -> SimConfig:
         hotline = "hotline"
         [endpoints."PJSIP/agent1001"]
         answer_after = 3        # omit / never_answer = true for "rings until cancelled"
+        hangup_after = 30       # hangs up 30 s after answering; omit: never by itself
         busy = false
         [dialplan.12345]
         app = "hotline"

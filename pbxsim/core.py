@@ -280,6 +280,9 @@ class PbxCore(ABC):
     def _destroy(self, ch: Channel, cause: int, tech_cause: int | None) -> None: ...
 
     @abstractmethod
+    def _remote_hangup(self, ch: Channel, cause: int | None, tech_cause: int | None) -> None: ...
+
+    @abstractmethod
     def _leave_all(self, ch: Channel) -> None: ...
 
     @abstractmethod

@@ -141,10 +141,19 @@ class Dialing(PbxCore):
             self._peer_round(self.bridges[ch.bridge])
         self._set_up(ch)
         self._dial_event(ch, "ANSWER", dialstring_always)
+        hangup_after = self.endpoints.get(f"{ch.tech}/{ch.resource}",
+                                          EndpointBehaviour()).hangup_after
+        if hangup_after is not None:
+            self._after(ch, hangup_after, lambda: self._phone_hangs_up(ch))
         if ch.originated and ch.dial_app is not None and not ch.in_stasis:
             app, args = ch.dial_app
             self._enter_stasis_later(ch, lambda: self._enter_stasis(
                 ch, app, args, via_dialplan=True, dialplan_event=False))
+
+    def _phone_hangs_up(self, ch: Channel) -> None:
+        """The phone's `hangup_after` ran out: its user hangs up (BYE)."""
+        if not ch.gone:
+            self._remote_hangup(ch, cause=None, tech_cause=None)
 
     def _dial_timeout(self, ch: Channel, dialstring_always: bool) -> None:
         if ch.gone or not ch.dialing:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ari_app.domain.timestamps import format_ari_timestamp
+from pbxsim.dtmf import DtmfPress
 
 Json = dict[str, Any]
 
@@ -104,7 +105,9 @@ class Channel:
     originated: bool = False  # dialled by POST /channels (AppDial2 until answered)
     ari_created: bool = False  # made by POST /channels/create (its own thread runs Stasis)
     dial_app: tuple[str, tuple[str, ...]] | None = None
-    talk: float | None = None  # inbound: caller hangs up this long after answer
+    talk: float | None = None  # inbound: the talk ends this long after answer
+    hangup_by: str = "caller"  # inbound: who ends it then, "caller" or "agent"
+    dtmf: tuple[DtmfPress, ...] = ()  # inbound: keys pressed, counted from the answer
     inbound: bool = False
     held: bool = False
     playbacks: list[str] = field(default_factory=list)

@@ -14,7 +14,7 @@ import binascii
 import json
 import logging
 import resource
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,8 +22,17 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from ari_app.ari.spec import AriSpec, load_spec
-from pbxsim.config import RINGING_ORDERS, EndpointBehaviour, SimConfig
+from pbxsim.channels import HANGUP_BY
+from pbxsim.config import RINGING_ORDERS, EndpointBehaviour, SimConfig, valid_seconds
 from pbxsim.core import AriError
+from pbxsim.dtmf import (
+    DEFAULT_DURATION_MS,
+    DtmfError,
+    DtmfPress,
+    check_digits,
+    check_duration,
+    parse_script,
+)
 from pbxsim.model import Json
 from pbxsim.pbx import Pbx
 from pbxsim.rest import RestResult, handle
@@ -264,11 +273,14 @@ class Simulator:
         order = data.get("ringing_order")
         if order is not None and order not in RINGING_ORDERS:
             raise AriError(400, f"ringing_order must be one of {', '.join(RINGING_ORDERS)} or null")
+        hangup_after = data.get("hangup_after")
+        if not valid_seconds(hangup_after):
+            raise AriError(400, "hangup_after must be seconds >= 0 or null")
         behaviour = self.set_endpoint(
             f"{request.match_info['tech']}/{request.match_info['resource']}",
             EndpointBehaviour(None if after is None else float(after),
                               bool(data.get("busy", False)), bool(data.get("unavailable", False)),
-                              order),
+                              order, None if hangup_after is None else float(hangup_after)),
         )
         return web.json_response(behaviour.as_json())
 
@@ -281,10 +293,17 @@ class Simulator:
         for name, value in (("patience", patience), ("talk", talk)):
             if value is not None and (not isinstance(value, int | float) or value < 0):
                 raise AriError(400, f"{name} must be seconds >= 0 or null")
+        hangup_by = data.get("hangup_by", "caller")
+        if hangup_by not in HANGUP_BY:
+            raise AriError(400, f"hangup_by must be one of {', '.join(HANGUP_BY)}")
+        try:
+            dtmf = parse_script(data.get("dtmf"))
+        except DtmfError as exc:
+            raise AriError(400, str(exc)) from exc
         channel_id = self.place_call(
             caller, exten, patience=None if patience is None else float(patience),
             talk=None if talk is None else float(talk),
-            caller_name=str(data.get("caller_name", "")),
+            caller_name=str(data.get("caller_name", "")), hangup_by=str(hangup_by), dtmf=dtmf,
         )
         await self.drain()
         return web.json_response({"id": channel_id}, status=201)
@@ -296,10 +315,12 @@ class Simulator:
 
     async def _sim_dtmf(self, request: web.Request) -> web.Response:
         data = await self._control_json(request)
-        digits = data.get("digits")
-        if not isinstance(digits, str) or not digits:
-            raise AriError(400, "digits (string) is required")
-        self.phone_dtmf(request.match_info["id"], digits, int(data.get("duration_ms", 100)))
+        try:
+            digits = check_digits(data.get("digits"))
+            duration_ms = check_duration(data.get("duration_ms", DEFAULT_DURATION_MS))
+        except DtmfError as exc:
+            raise AriError(400, str(exc)) from exc
+        self.phone_dtmf(request.match_info["id"], digits, duration_ms)
         return web.Response(status=204)
 
     async def _sim_refer(self, request: web.Request) -> web.Response:
@@ -378,9 +399,11 @@ class Simulator:
         return timing
 
     def place_call(self, caller: str, exten: str, *, patience: float | None = None,
-                   talk: float | None = None, caller_name: str = "") -> str:
+                   talk: float | None = None, caller_name: str = "",
+                   hangup_by: str = "caller", dtmf: Sequence[DtmfPress] = ()) -> str:
+        """An inbound call (see `ChannelLifecycle.place_call` for `hangup_by` and `dtmf`)."""
         return self.pbx.place_call(caller, exten, patience=patience, talk=talk,
-                                   caller_name=caller_name).id
+                                   caller_name=caller_name, hangup_by=hangup_by, dtmf=dtmf).id
 
     def phone_hangup(self, channel_id: str) -> None:
         self.pbx.phone_hangup(channel_id)
