@@ -7,7 +7,7 @@ from the event loop, so minutes of ringing and talking pass in milliseconds.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +72,7 @@ class Scenario:
     engine: Engine
     sink: Collector
     requests: list[AriRequest] = field(default_factory=list)
+    events: list[Mapping[str, Any]] = field(default_factory=list)  # every ARI event received
 
     def call(
         self,
@@ -126,13 +127,19 @@ async def scenario(
     async with AriClient(base, "hotline", "hotline", config.engine.app) as client:
         requests: list[AriRequest] = []
         engine = Engine(config, client, sinks=[sink], clock=sim.pbx.wall, request_log=requests)
+        events: list[Mapping[str, Any]] = []
+
+        async def on_event(event: Mapping[str, Any]) -> None:
+            events.append(event)
+            await engine.on_event(event)
+
         conn = SupervisedConnection(
-            client, engine.on_event, engine.on_reconcile, event_types=ari_event_types(engine)
+            client, on_event, engine.on_reconcile, event_types=ari_event_types(engine)
         )  # as `hotline run`: Asterisk sends only what the engine and the KPIs read
         async with conn:
             await asyncio.wait_for(conn.wait_for_state(ConnectionState.CONNECTED), 10)
             try:
-                yield Scenario(sim, engine, sink, requests)
+                yield Scenario(sim, engine, sink, requests, events)
             finally:
                 await engine.close()
     await sim.stop()

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from ari_app.config.survey import SurveySettings
 from ari_app.domain.commands import (
     CreateChannel,
     DestroyBridge,
@@ -17,7 +18,6 @@ from ari_app.domain.commands import (
 )
 from ari_app.domain.events import AgentState, CallEnded, SurveyFinished, SurveyOutcome
 from ari_app.survey.machine import Survey, satisfied, score
-from ari_app.config.survey import SurveySettings
 from tests.callflow_rig import Rig, channel, make_config
 
 SURVEY: dict[str, Any] = {
@@ -74,7 +74,8 @@ def test_the_agent_hanging_up_first_keeps_the_caller_for_the_survey() -> None:
     ]
     assert SetVar("c1", "HOTLINE_SURVEY", "1001") in out
     a = rig.core.agents.get("1001")
-    assert a is not None and a.state is AgentState.WRAPUP  # the agent is free of it at once
+    assert a is not None
+    assert a.state is AgentState.WRAPUP
 
 
 def test_completed_survey_and_its_record() -> None:
@@ -241,7 +242,7 @@ def test_after_a_restart_a_caller_in_the_survey_hears_it_again() -> None:
     ))
     assert not any(isinstance(c, CreateChannel) for c in out)  # not queued again
     assert Hangup("c1") not in out
-    assert [c for c in out if isinstance(c, Play)][0].media[-1] == "sound:rate-agent"
+    assert next(c for c in out if isinstance(c, Play)).media[-1] == "sound:rate-agent"
     assert rig.core.counters["adopted_survey"] == 1
     [pid] = rig.core.calls["c1"].playbacks
     rig.playback_finished(pid)
