@@ -14,7 +14,9 @@ from typing import Any
 
 from pbxsim.timing import Timing, TimingError, timing_from_env, timing_from_mapping
 
-DEFAULT_CHANNELVARS = ("HOTLINE_ROLE", "HOTLINE_CALL_ID", "HOTLINE_QUEUE", "HOTLINE_AGENT_ID")
+DEFAULT_CHANNELVARS = (
+    "HOTLINE_ROLE", "HOTLINE_CALL_ID", "HOTLINE_QUEUE", "HOTLINE_AGENT_ID", "HOTLINE_SURVEY",
+)
 
 # 2026-11-22T23:14:00Z, the day the traces were recorded; events = base + loop time.
 DEFAULT_WALL_BASE = 1795389240.0
