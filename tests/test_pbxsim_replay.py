@@ -35,9 +35,14 @@ EXACT = [
 ]
 
 
+TRACE_CHANNELVARS = ("HOTLINE_ROLE", "HOTLINE_CALL_ID", "HOTLINE_QUEUE", "HOTLINE_AGENT_ID")
+
+
 @pytest.fixture
 async def sim(tmp_path: Path) -> AsyncIterator[Simulator]:
-    simulator = Simulator(SimConfig(recordings_dir=tmp_path / "rec", timing=Timing()))
+    # the traces' Asterisk listed four channelvars (tests/data/ari/traces/README.md)
+    simulator = Simulator(SimConfig(recordings_dir=tmp_path / "rec", timing=Timing(),
+                                    channelvars=TRACE_CHANNELVARS))
     await simulator.start()
     yield simulator
     await simulator.stop()
