@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 
 Scope = Literal["self", "team", "all"]
 ObjectType = Literal[
-    "agent", "call", "monitor", "recording", "config", "user", "queue", "workorder"
+    "agent", "call", "monitor", "recording", "config", "user", "queue", "workorder",
+    "evaluation", "qa_form",
 ]
 AuditWhen = Literal["never", "always", "by_others"]
 Roles = Mapping[Role, Scope]

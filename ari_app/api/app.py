@@ -19,6 +19,7 @@ from ari_app.api.call_routes import call_routes
 from ari_app.api.control import EngineControl
 from ari_app.api.errors import install_error_handlers
 from ari_app.api.phones import configured_phones
+from ari_app.api.qa_routes import QaDesk, qa_routes
 from ari_app.api.schemas import HealthOut, TokenOut, UserOut
 from ari_app.api.supervision_routes import supervision_routes
 from ari_app.api.workorder_routes import WorkOrderDesk, workorder_routes
@@ -43,6 +44,7 @@ def create_api(
     token_ttl: timedelta = timedelta(minutes=15),
     throttle: LoginThrottle | None = None,
     workorders: WorkOrderDesk | None = None,
+    qa: QaDesk | None = None,
 ) -> FastAPI:
     """Build the API. `clock` returns aware UTC datetimes (token expiry, rate limits, audit
     times); tests pass a controllable one."""
@@ -127,4 +129,6 @@ def create_api(
     admin_routes(ctx, app)
     if workorders is not None:  # needs the records database (ari_app.records.workorders)
         workorder_routes(ctx, app, workorders)
+    if qa is not None:  # needs the records database (ari_app.records.qa)
+        qa_routes(ctx, app, qa)
     return app
