@@ -24,7 +24,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ari_app.records.types import OFFER_RESULTS, OUTCOMES, TRANSFER_KINDS, TRANSFER_RESULTS
+from ari_app.records.types import (
+    OFFER_RESULTS,
+    OUTCOMES,
+    SURVEY_OUTCOMES,
+    TRANSFER_KINDS,
+    TRANSFER_RESULTS,
+)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -79,10 +85,12 @@ class Call(Base):
     wrapup_seconds: Mapped[float] = mapped_column(Float)
     agent_id: Mapped[str | None] = mapped_column(String(16))
     transferred: Mapped[bool] = mapped_column(Boolean)
+    survey: Mapped[str] = mapped_column(String(16), server_default="not_offered")  # 0005
     __table_args__ = (
         CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
         CheckConstraint(_in("caller_number_storage", ("full", "masked", "hashed")),
                         name="caller_number_storage"),
+        CheckConstraint(_in("survey", SURVEY_OUTCOMES), name="survey"),
         Index(None, "queue", "arrival_at"),
         Index(None, "agent_id"),
     )
@@ -170,6 +178,27 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     detail: Mapped[str] = mapped_column(Text)
     __table_args__ = (Index(None, "object_type", "object_id"), Index(None, "actor", "at"))
+
+
+class SurveyResult(Base):
+    """A call's post-call survey (docs/survey.md). Migration 0005."""
+
+    __tablename__ = "survey_results"
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[str] = mapped_column(Text)  # JSON list: per question, a key or null
+    score: Mapped[float | None] = mapped_column(Float)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (
+        CheckConstraint(_in("outcome", SURVEY_OUTCOMES), name="outcome"),
+        Index(None, "started_at"),
+        Index(None, "queue", "started_at"),
+        Index(None, "agent_id", "started_at"),
+    )
 
 
 # Work orders (ari_app.workorders; docs/workorders.md). Migration 0003.

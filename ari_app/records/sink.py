@@ -3,7 +3,9 @@
 `records_for` is pure. Agent-state and transfer rows get a deterministic id (uuid5 of the
 event), so the same event published twice — a journal replayed, a restart — is stored
 once. A transfer's row is written when it ends (`TransferCompleted` / `TransferFailed`);
-`TransferStarted` has no row of its own.
+`TransferStarted` has no row of its own. A survey's row is written when it ends
+(`SurveyFinished`, before the call's own end), keyed by the call; the call's row carries the
+survey's outcome from its `CallEnded`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ari_app.domain.events import (
     DomainEvent,
     OfferResult,
     Outcome,
+    SurveyFinished,
     TransferCompleted,
     TransferFailed,
 )
@@ -27,6 +30,7 @@ from ari_app.records.types import (
     OfferRecord,
     Record,
     RecordSink,
+    SurveyRecord,
     TransferKind,
     TransferRecord,
     TransferResult,
@@ -74,6 +78,7 @@ def records_for(event: DomainEvent, site: str) -> list[Record]:
                     wait_seconds=s.wait_seconds, talk_seconds=s.talk_seconds,
                     hold_seconds=s.hold_seconds, wrapup_seconds=s.wrapup_seconds,
                     agent_id=s.agent_id or None, transferred=s.transferred,
+                    survey=s.survey,
                 )
             ]
             for seq, o in enumerate(s.offers, start=1):
@@ -101,6 +106,12 @@ def records_for(event: DomainEvent, site: str) -> list[Record]:
                 from_agent=event.from_agent, target=event.target, at=_utc(event.at),
                 result=_RESULTS.get(result, "failed"),
                 record_id=str(uuid.uuid5(_NAMESPACE, key)),
+            )]
+        case SurveyFinished():
+            return [SurveyRecord(
+                call_id=event.call_id, site=site, queue=event.queue, agent_id=event.agent_id,
+                outcome=event.outcome, answers=event.answers, score=event.score,
+                started=_utc(event.started_at), ended=_utc(event.ended_at),
             )]
         case _:
             return []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Table, or_
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -18,6 +19,7 @@ from ari_app.records.types import (
     OfferRecord,
     Record,
     RecordingRecord,
+    SurveyRecord,
     TransferRecord,
 )
 
@@ -29,6 +31,7 @@ _TABLES: dict[str, Table] = {
     "recording": models.Recording.__table__,  # type: ignore[dict-item]
     "transfer": models.Transfer.__table__,  # type: ignore[dict-item]
     "audit": models.AuditEntry.__table__,  # type: ignore[dict-item]
+    "survey": models.SurveyResult.__table__,  # type: ignore[dict-item]
 }
 _AGENTS: Table = models.Agent.__table__  # type: ignore[assignment]
 _CALLS: Table = models.Call.__table__  # type: ignore[assignment]
@@ -51,6 +54,7 @@ def to_row(record: Record, caller_number_storage: str) -> Row:
                 "wait_seconds": record.wait_seconds, "talk_seconds": record.talk_seconds,
                 "hold_seconds": record.hold_seconds, "wrapup_seconds": record.wrapup_seconds,
                 "agent_id": record.agent_id, "transferred": record.transferred,
+                "survey": str(record.survey),
             }
         case OfferRecord():
             return {
@@ -84,6 +88,14 @@ def to_row(record: Record, caller_number_storage: str) -> Row:
                 "record_id": record.record_id, "actor": record.actor, "role": record.role,
                 "action": record.action, "object_type": record.object_type,
                 "object_id": record.object_id, "at": record.at, "detail": record.detail,
+            }
+        case SurveyRecord():
+            return {
+                "call_id": record.call_id, "site": record.site, "queue": record.queue,
+                "agent_id": record.agent_id, "outcome": str(record.outcome),
+                "answers": orjson.dumps(list(record.answers)).decode(),
+                "score": record.score, "started_at": record.started,
+                "ended_at": record.ended,
             }
 
 

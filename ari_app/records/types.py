@@ -9,14 +9,16 @@ Times are timezone-aware (UTC); a naive datetime is a producer bug and fails at 
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Literal, Protocol
 
-from ari_app.domain.events import OfferResult, Outcome
+from ari_app.domain.events import OfferResult, Outcome, SurveyOutcome
 
 OUTCOMES: tuple[str, ...] = tuple(o.value for o in Outcome)
+SURVEY_OUTCOMES: tuple[str, ...] = tuple(o.value for o in SurveyOutcome)
 OFFER_RESULTS: tuple[str, ...] = tuple(r.value for r in OfferResult)
 TransferKind = Literal["blind", "attended", "phone"]
 TransferResult = Literal["completed", "failed", "cancelled"]
@@ -59,6 +61,7 @@ class CallRecord:
     wrapup_seconds: float = 0.0
     agent_id: str | None = None
     transferred: bool = False
+    survey: SurveyOutcome = SurveyOutcome.NOT_OFFERED
 
     def __post_init__(self) -> None:
         _aware("arrival", self.arrival)
@@ -66,6 +69,8 @@ class CallRecord:
         _aware("end", self.end)
         _one_of("outcome", self.outcome, OUTCOMES)
         object.__setattr__(self, "outcome", Outcome(self.outcome))  # from the spool: a str
+        _one_of("survey", self.survey, SURVEY_OUTCOMES)
+        object.__setattr__(self, "survey", SurveyOutcome(self.survey))
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -190,11 +195,48 @@ class AuditRecord:
         return (self.record_id,)
 
 
+@dataclass(frozen=True, slots=True)
+class SurveyRecord:
+    """A call's post-call survey, written as soon as it ends (`SurveyFinished`); one per
+    call. `answers` per question in order, None where not answered; `score` their mean."""
+
+    record_type: ClassVar[str] = "survey"
+    call_id: str
+    site: str
+    queue: str
+    agent_id: str
+    outcome: SurveyOutcome
+    answers: tuple[int | None, ...]
+    score: float | None
+    started: datetime
+    ended: datetime
+
+    def __post_init__(self) -> None:
+        _aware("started", self.started)
+        _aware("ended", self.ended)
+        _one_of("outcome", self.outcome, SURVEY_OUTCOMES)
+        object.__setattr__(self, "outcome", SurveyOutcome(self.outcome))
+        answers = tuple(self.answers)  # from the spool: a list
+        for a in answers:
+            if a is not None and (isinstance(a, bool) or not isinstance(a, int)
+                                  or not 0 <= a <= 9):
+                raise ValueError(f"survey answer {a!r} is not a key 0-9 or None")
+        object.__setattr__(self, "answers", answers)
+        if self.score is not None and not math.isfinite(self.score):
+            raise ValueError(f"survey score {self.score!r} is not a number")
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return (self.call_id,)
+
+
 Record = (
     CallRecord | OfferRecord | AgentStateRecord | RecordingRecord | TransferRecord | AuditRecord
+    | SurveyRecord
 )
 RECORD_TYPES: tuple[type[Record], ...] = (
     CallRecord, OfferRecord, AgentStateRecord, RecordingRecord, TransferRecord, AuditRecord,
+    SurveyRecord,
 )
 
 
