@@ -74,7 +74,9 @@ class AriEvents:
         if isinstance(replaced, Mapping) and self.desk.owns(replaced.get("id", "")):
             self.flow.phone_transfers.local_half_one(ch, replaced["id"], now)
             return
-        if args and args[0] in ("agent", "supervisor", "snoop", "external", "recorder"):
+        if args and args[0] in (
+            "agent", "supervisor", "snoop", "external", "recorder", "callback"
+        ):
             self.desk.count(f"orphan_{args[0]}_leg")
             self.desk.emit(Hangup(channel_id))
             return
@@ -96,6 +98,8 @@ class AriEvents:
             if kind == "ChannelDestroyed" and not self.desk.forgotten(channel_id):
                 self.desk.count("unknown_channel")
             return
+        if flow.callbacks.on_leg_gone(channel_id, kind, ev.get("cause"), now):
+            return
         flow.ending.leg_gone(channel_id, ev, now)
 
     def state_change(self, ev: Mapping[str, Any], now: float) -> None:
@@ -107,6 +111,8 @@ class AriEvents:
             return
         call = self.desk.call_of(ch["id"])
         if call is None:
+            return
+        if flow.callbacks.on_state(call, ch["id"], ch["state"], now):
             return
         if call.xfer_offer is not None and call.xfer_offer.channel_id == ch["id"]:
             if ch["state"] == "Ringing":
@@ -129,6 +135,8 @@ class AriEvents:
             return
         call = self.desk.call_of(peer)
         if call is None or not status:
+            return
+        if flow.callbacks.on_dial(call, peer, status, now):
             return
         if call.xfer_offer is not None and call.xfer_offer.channel_id == peer:
             if status == "RINGING":
@@ -187,3 +195,5 @@ class AriEvents:
             return
         if call.state is CallState.SURVEY:
             flow.surveys.digit(call, digit, now)
+        elif call.state is CallState.QUEUED:
+            flow.callbacks.digit(call, digit, now)

@@ -110,6 +110,7 @@ class Arrival:
         call.move(CallState.QUEUED)
         desk.waiting[queue.name].add(cid, vip=call.vip, seq=call.seq)
         desk.emit(StartTimer(("maxwait", cid), queue.max_wait_seconds))
+        self.flow.callbacks.queued(call, now)
         if call.caller_answered and queue.announce_every_seconds > 0:
             desk.emit(StartTimer(("announce", cid), queue.announce_every_seconds))
         desk.call_state(call, "queued", now, position=desk.waiting[queue.name].position(cid))

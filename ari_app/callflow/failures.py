@@ -45,6 +45,8 @@ class Failures:
         if command.call_id in flow.features.channels:
             flow.features.failed(command, status, now)
             return
+        if flow.callbacks.failed(command, status, now):
+            return
         if flow.recorder.owns(command):
             # the call's recorder: a failure leaves the call unrecorded, never ends it
             flow.recorder.failed(command, status, now)

@@ -12,6 +12,7 @@ from ari_app.callflow.adoption import Adoption
 from ari_app.callflow.agent_actions import AgentActions
 from ari_app.callflow.answering import Answering
 from ari_app.callflow.arrival import Arrival
+from ari_app.callflow.callbacks.applier import Callbacks
 from ari_app.callflow.desk import Desk
 from ari_app.callflow.ending import Ending
 from ari_app.callflow.feature_codes.applier import FeatureCalls
@@ -44,3 +45,5 @@ class Flow:
         self.features = FeatureCalls(desk, self)
         self.adoption = Adoption(desk, self)
         self.surveys = Surveys(desk, self)
+        self.callbacks = Callbacks(desk, self)
+        self.offering.before_dispatch = self.callbacks.dispatch

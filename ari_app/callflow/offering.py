@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 
 from ari_app.callflow.agents import Agent
 from ari_app.callflow.call import Call, CallState, Offer
@@ -49,6 +50,8 @@ class Offering:
         self._serves: dict[str, list[QueueRanking[Agent]]] = {
             a.id: [r for name, r in self._rankings.items() if a.serves(name)] for a in agents
         }
+        # the callbacks room: due callbacks the fairness rules let go take agents first
+        self.before_dispatch: Callable[[float], None] | None = None
 
     def agent_changed(self, event: AgentStateChanged) -> None:
         """Every agent state change goes through here: it keeps `available` and the queues'
@@ -76,6 +79,10 @@ class Offering:
         """Offer waiting callers (VIPs first, then arrival order) to available agents."""
         if not self.available:
             return
+        if self.before_dispatch is not None:
+            self.before_dispatch(now)
+            if not self.available:
+                return
         lines = [iter(w) for w in self.desk.waiting.values() if len(w)]
         if not lines:
             return
@@ -96,6 +103,14 @@ class Offering:
             self._offer(call, agent, now)
             if not self.available:
                 return
+
+    def pick(self, call: Call, now: float) -> Agent | None:
+        """The agent `call` would be offered to now (a callback reserves it)."""
+        return self._pick(call, now)
+
+    def offer(self, call: Call, agent: Agent, now: float) -> None:
+        """Offer `call` to this available agent (a callback's caller, to its agent)."""
+        self._offer(call, agent, now)
 
     def _pick(self, call: Call, now: float) -> Agent | None:
         """`strategy.choose` over the queue's available, not cooling agents not yet tried

@@ -72,6 +72,7 @@ class Overflow:
                     caller_number=call.caller_number,
                 )
             )
+            self.flow.callbacks.from_overflow(call, now)
         else:
             outcome, then = Outcome.CLOSED, "hangup"
         media = queue.overflow.media or _DEFAULT_MEDIA.get(action, queue.closed_media)

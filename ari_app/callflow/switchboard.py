@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ari_app.callbacks import Callback
 from ari_app.callflow.adoption import AgentSession, CallFacts
 from ari_app.callflow.agents import AgentRegistry
 from ari_app.callflow.ari_events import AriEvents
@@ -84,6 +85,10 @@ class Switchboard:
             "digits": flow.features.digits_timer,
             "feature": flow.features.feature_timer,
             "survey": flow.surveys.timer,
+            "cboffer": flow.callbacks.offer_timer,
+            "cbdue": flow.callbacks.due_timer,
+            "cbleg": flow.callbacks.leg_timer,
+            "cbdial": flow.callbacks.dial_timer,
         }
 
     # ------------------------------------------------------------------ what it holds
@@ -270,6 +275,35 @@ class Switchboard:
         except Exception as exc:
             self._bug(f"after the PIN check of {channel_id}", exc)
             self.desk.emit(Hangup(channel_id, call_id=channel_id))
+        return self.desk.take()
+
+    # ------------------------------------------------------------------ callbacks
+
+    @property
+    def callbacks(self) -> dict[str, Callback]:
+        """The pending callbacks, by id (docs/callbacks.md)."""
+        return self.flow.callbacks.book
+
+    def schedule_callback(
+        self, callback: Callback, within_days: int | None, now: float
+    ) -> tuple[Callback, list[Command]]:
+        """A scheduled callback from the API (an agent, a supervisor, a work order's
+        follow-up): `within_days` sets its deadline on the site calendar. Raises ValueError
+        for an unknown queue."""
+        cb = self.flow.callbacks.schedule(callback, within_days, now)
+        return cb, self.desk.take()
+
+    def cancel_callback(
+        self, callback_id: str, by: str, now: float
+    ) -> tuple[Callback, list[Command]]:
+        """Raises KeyError when no pending callback has that id."""
+        cb = self.flow.callbacks.cancel(callback_id, now, by)
+        return cb, self.desk.take()
+
+    def restore_callbacks(self, callbacks: Iterable[Callback], now: float) -> list[Command]:
+        """At start: the pending callbacks from the records."""
+        self.flow.callbacks.restore(callbacks, now)
+        self.flow.offering.dispatch(now)
         return self.desk.take()
 
     # ------------------------------------------------------------------ bugs
