@@ -40,6 +40,7 @@ from ari_app.domain.events import (
     CallEnded,
     CallStateChanged,
     DomainEvent,
+    SurveyFinished,
     TransferCompleted,
     TransferFailed,
     TransferStarted,
@@ -126,6 +127,7 @@ def demo_config(data_dir: Path, mqtt: str = "", http_port: int = 0) -> Config:
                     "wrapup_seconds": 5,
                     "vip_numbers": ["13800000888"],
                     "overflow": {"action": "voicemail"},
+                    "survey": {"enabled": True, "timeout_seconds": 4},
                 }
             ],
             "agents": [
@@ -248,6 +250,10 @@ class View:
                      f"({event.result}{': ' + event.reason if event.reason else ''})")
         elif isinstance(event, CallEnded):
             self._ended(event)
+        elif isinstance(event, SurveyFinished):
+            score = f", score {event.score:g} of 5" if event.score is not None else ""
+            self.say(f"{self.label(event.call_id)}: survey {event.outcome}{score}"
+                     f" (credited to agent {event.agent_id})")
 
     def _call_state(self, event: CallStateChanged) -> None:
         cid = event.call_id
@@ -384,6 +390,7 @@ async def _demo(args: argparse.Namespace) -> int:
     from ari_app.shell.control import SwitchboardControl
     from ari_app.shell.run import running
     from pbxsim.config import EndpointBehaviour, SimConfig
+    from pbxsim.dtmf import DtmfPress
     from pbxsim.server import Simulator
 
     data_dir: Path = args.data_dir
@@ -443,8 +450,13 @@ async def _demo(args: argparse.Namespace) -> int:
                   " at random.", flush=True)
             opened = loop.time()
 
-            def place(number: str, patience: float, talk: float, plan: str = "") -> None:
-                channel = sim.place_call(number, HOTLINE_NUMBER, patience=patience, talk=talk)
+            def place(number: str, patience: float, talk: float, plan: str = "",
+                      survey: str = "") -> None:
+                """`survey`: the caller's key for the survey after the agent hangs up
+                ("" : the caller hangs up first, no survey; "-": stays silent)."""
+                keys = [DtmfPress(talk + 3.0, survey)] if survey not in ("", "-") else []
+                channel = sim.place_call(number, HOTLINE_NUMBER, patience=patience, talk=talk,
+                                         hangup_by="agent" if survey else "caller", dtmf=keys)
                 view.expect(channel, number, plan)
 
             async def opening() -> None:
@@ -458,7 +470,8 @@ async def _demo(args: argparse.Namespace) -> int:
                     await asyncio.sleep(rng.expovariate(1 / args.every))
                     vip = rng.random() < 0.1
                     number = "13800000888" if vip else f"139{rng.randrange(10**8):08d}"
-                    place(number, rng.uniform(15, 90), rng.uniform(10, 45))
+                    survey = rng.choice(("", "", "5", "5", "4", "4", "3", "2", "1", "-"))
+                    place(number, rng.uniform(15, 90), rng.uniform(10, 45), survey=survey)
 
             handed: asyncio.Queue[str] = asyncio.Queue(1)
 
