@@ -23,6 +23,15 @@ from ari_app.records.workorders import SqlWorkOrderStore
 from ari_app.workorders import machine
 from ari_app.workorders.model import DEFAULT_LIMITS, OrderType, Origin, Urgency
 from ari_app.workorders.service import NewOrder, WorkOrders
+from tests.qa_rig import (
+    form_body,
+    matrix_call,
+    matrix_evaluation,
+    matrix_knowledge,
+    matrix_no_form,
+    qa_desk,
+    quality_form,
+)
 from tests.test_api_fakes import (
     PINS,
     ROLE_USER,
@@ -214,6 +223,45 @@ TABLE: dict[tuple[str, str], Row] = {
     ("PUT", "/admin/workorders/limits"): Row(
         {"admin"}, "/admin/workorders/limits", DEFAULT_LIMITS.as_json()
     ),
+    # Quality assurance (docs/qa.md)
+    ("GET", "/qa/forms"): Row({"team_lead", "supervisor", "admin"}, "/qa/forms"),
+    ("POST", "/qa/forms"): Row(
+        {"admin"}, "/qa/forms", {**form_body(quality_form()), "form_id": "matrix"}, 201,
+        setup=matrix_no_form,
+    ),
+    ("GET", "/qa/forms/{form_id}"): Row(
+        {"team_lead", "supervisor", "admin"}, "/qa/forms/{form_id}", setup=matrix_no_form
+    ),
+    ("PUT", "/qa/forms/{form_id}"): Row(
+        {"admin"}, "/qa/forms/{form_id}", form_body(quality_form(), with_id=False),
+        setup=matrix_no_form,
+    ),
+    ("POST", "/qa/evaluations"): Row(
+        COACH, "/qa/evaluations", {"call_id": "qa-c1", "form_id": "call-quality",
+                                   "answers": {"a1": 4}}, 201, setup=matrix_call,
+    ),
+    ("GET", "/qa/evaluations"): Row(MINE, "/qa/evaluations"),
+    ("GET", "/qa/evaluations/{evaluation_id}"): Row(
+        MINE, "/qa/evaluations/{evaluation_id}", setup=matrix_evaluation("submitted")
+    ),
+    ("PUT", "/qa/evaluations/{evaluation_id}"): Row(
+        COACH, "/qa/evaluations/{evaluation_id}", {"answers": {"a2": None}},
+        setup=matrix_evaluation("draft"),
+    ),
+    ("POST", "/qa/evaluations/{evaluation_id}/submit"): Row(
+        COACH, "/qa/evaluations/{evaluation_id}/submit", setup=matrix_evaluation("complete")
+    ),
+    ("GET", "/qa/calibration"): Row(COACH, "/qa/calibration?call_id=qa-c1", setup=matrix_call),
+    ("GET", "/qa/sample"): Row({"supervisor"}, "/qa/sample?month=2026-11&per_agent=2"),
+    ("GET", "/qa/report"): Row(
+        {"supervisor"}, "/qa/report?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z"
+    ),
+    ("GET", "/qa/knowledge"): Row(MINE, "/qa/knowledge"),
+    ("POST", "/qa/knowledge/{form_id}/answers"): Row(
+        {"agent"}, "/qa/knowledge/{form_id}/answers", {"answers": {"q1": 1, "q2": 0, "q3": 2}},
+        201, setup=matrix_knowledge,
+    ),
+    ("GET", "/qa/knowledge/results"): Row(MINE, "/qa/knowledge/results"),
 }
 
 
@@ -223,9 +271,12 @@ class Rig:
         self.config = make_config()
         self.fake = FakeControl(self.config, self.clock)
         self.fake.workorders = workorder_desk()  # type: ignore[attr-defined]
+        self.fake.qa = qa_desk(  # type: ignore[attr-defined]
+            {a.id: a.team for a in self.config.agents if a.team})
         self.sink = ListSink()
         self.app = create_api(self.config, self.fake, self.sink, clock=self.clock,
-                              workorders=self.fake.workorders)  # type: ignore[attr-defined]
+                              workorders=self.fake.workorders,  # type: ignore[attr-defined]
+                              qa=self.fake.qa)  # type: ignore[attr-defined]
 
     async def token(self, user: str) -> str:
         reply = await call_app(self.app, "POST", "/auth/token", headers=basic(user))
@@ -274,7 +325,8 @@ def test_every_guarded_route_has_one_policy_matching_the_table() -> None:
 async def test_no_or_wrong_credentials_get_401(method: str, path: str) -> None:
     rig = Rig()
     row = TABLE[(method, path)]
-    target = row.path.format(session_id="m1", order_id="wo-1")
+    target = row.path.format(session_id="m1", order_id="wo-1", evaluation_id="qe-1",
+                             form_id="f1")
     for headers in ({}, basic("sue", "wrong"), basic("nobody", "x"), bearer("not-a-token")):
         reply = await call_app(rig.app, method, target, headers=headers, json=row.body)
         assert reply.status == 401, (headers, reply.body)
