@@ -64,5 +64,5 @@ async def test_a_simulated_call_publishes_exactly_these_messages() -> None:
         a("1002", "available", "16:30"),
         c("summary", "16:20", agent_id="1002", caller="*******1234", outcome="answered",
           wait_seconds=23.0, talk_seconds=30.0, wrapup_seconds=10.0, offers=2,
-          recording="call-c1"),
+          recording="call-c1", survey="not_offered"),
     ]

@@ -14,7 +14,9 @@ from typing import Any
 
 import orjson
 
+from ari_app.domain.events import SurveyFinished
 from ari_app.domain.privacy import mask
+from ari_app.survey.machine import LOW_SCORE, satisfied
 
 VERSION = 1
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
@@ -134,3 +136,29 @@ def workorder_event(
             "type": order_type, "department": department, "state": state, "actor": actor,
             "due_at": iso(due_at)}
     return Message(topic, _dump(body), retain=False)
+
+
+def survey_messages(site: str, event: SurveyFinished) -> list[Message]:
+    """`hotline/{site}/surveys/{call_id}/finished`, and when the score is at or below
+    `LOW_SCORE` also `hotline/{site}/alerts/{call_id}/survey_low_score` for supervisors;
+    neither retained. No caller data at all: the call's id leads to it for those allowed."""
+    site_seg, call_seg = _segment("site", site), _segment("call_id", event.call_id)
+    score = None if event.score is None else round(event.score, 3)
+    body: dict[str, Any] = {
+        "v": VERSION, "site": site, "call_id": event.call_id, "event": "finished",
+        "at": iso(event.ended_at), "queue": event.queue, "agent_id": event.agent_id,
+        "outcome": event.outcome.value, "answers": list(event.answers), "score": score,
+        "satisfied": satisfied(event.outcome, event.score),
+        "started_at": iso(event.started_at),
+    }
+    out = [Message(f"hotline/{site_seg}/surveys/{call_seg}/finished", _dump(body), retain=False)]
+    if event.score is not None and event.score <= LOW_SCORE:
+        alert: dict[str, Any] = {
+            "v": VERSION, "site": site, "call_id": event.call_id, "alert": "survey_low_score",
+            "at": iso(event.ended_at), "queue": event.queue, "agent_id": event.agent_id,
+            "score": score, "threshold": LOW_SCORE, "outcome": event.outcome.value,
+            "answers": list(event.answers),
+        }
+        out.append(Message(f"hotline/{site_seg}/alerts/{call_seg}/survey_low_score",
+                           _dump(alert), retain=False))
+    return out

@@ -25,6 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from ari_app.config.settings import MqttSettings
 from ari_app.domain.backoff import Backoff
+from ari_app.domain.events import SurveyFinished
 from ari_app.mqtt import messages
 from ari_app.mqtt.messages import Message, MessageError, Scalar
 
@@ -135,6 +136,16 @@ class MqttNotifier:
             self._invalid(exc)
             return
         self._stream(msg)
+
+    def survey_finished(self, event: SurveyFinished) -> None:
+        """The survey's result, and a supervisors' alert if it scored low (a stream)."""
+        try:
+            msgs = messages.survey_messages(self.site, event)
+        except (MessageError, TypeError, ValueError) as exc:
+            self._invalid(exc)
+            return
+        for msg in msgs:
+            self._stream(msg)
 
     def agent_state(
         self, agent_id: str, state: str, at: datetime | float, *, reason: str = "",

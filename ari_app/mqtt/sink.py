@@ -2,12 +2,20 @@
 
 Call states become `calls/{call_id}/{event}` (`overflow:voicemail` becomes event
 `overflow` with `"target": "voicemail"`); the end-of-wrap-up summary becomes event
-`summary`; agent states go to the retained `agents/{agent_id}/state`.
+`summary`; agent states go to the retained `agents/{agent_id}/state`; a finished survey
+goes to `surveys/{call_id}/finished`, plus `alerts/{call_id}/survey_low_score` if it
+scored low.
 """
 
 from __future__ import annotations
 
-from ari_app.domain.events import AgentStateChanged, CallEnded, CallStateChanged, DomainEvent
+from ari_app.domain.events import (
+    AgentStateChanged,
+    CallEnded,
+    CallStateChanged,
+    DomainEvent,
+    SurveyFinished,
+)
 from ari_app.mqtt.messages import Scalar
 from ari_app.mqtt.notifier import MqttNotifier
 
@@ -37,7 +45,10 @@ class MqttEventSink:
                                  "wrapup_seconds": round(s.wrapup_seconds, 3),
                                  "offers": len(s.offers),
                                  "recording": s.recording,
+                                 "survey": s.survey.value,
                              })
+            case SurveyFinished():
+                n.survey_finished(event)
             case AgentStateChanged():
                 n.agent_state(event.agent_id, str(event.state), event.at, reason=event.reason,
                               call_id=event.call_id)
