@@ -219,10 +219,9 @@ class Callbacks:
         """Cancel a pending callback (KeyError: unknown or no longer pending); an attempt
         going on is hung up."""
         cb = self.book[callback_id]
-        for cid, att in list(self.attempts.items()):
+        for att in list(self.attempts.values()):
             if att.callback_id == callback_id:
                 self._abandon_attempt(att, now)
-                del self.attempts[cid]
         cb = cb.cancelled(now, f"cancelled by {by}")
         self.desk.emit(CancelTimer(("cbdue", callback_id)))
         self._changed(cb, now)
@@ -404,8 +403,8 @@ class Callbacks:
         att = self._attempt_of(self.desk.call_of(channel_id))
         if att is None:
             return False
-        if kind == "ChannelHangupRequest":
-            return True  # the Dial status or ChannelDestroyed says why
+        if kind != "ChannelDestroyed":
+            return True  # the Dial status or ChannelDestroyed (with its cause) says why
         if channel_id == att.agent_channel:
             offer_result = {17: OfferResult.BUSY}.get(cause if isinstance(cause, int) else 0)
             if offer_result is None:
