@@ -351,3 +351,66 @@ class QaKnowledgeResult(Base):
         Index(None, "agent_id"),
         Index(None, "team"),
     )
+
+
+CALLBACK_KINDS = ("in_queue", "scheduled", "follow_up")
+CALLBACK_STATES = (
+    "requested", "waiting", "due", "dialling", "answered", "retry", "failed", "cancelled",
+)
+CALLBACK_RESULTS = ("answered", "no_answer", "busy", "failed")
+
+
+class CallbackRow(Base):
+    """One callback, its state after the latest change (docs/callbacks.md). The caller's
+    number is kept in full while the callback is pending (it must be dialled) and masked
+    once it is over."""
+
+    __tablename__ = "callbacks"
+    callback_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    queue: Mapped[str] = mapped_column(String(64))
+    caller_number: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(80))
+    call_id: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    first_arrival: Mapped[datetime] = mapped_column(UtcDateTime)
+    not_before: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_by: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    retry_seconds: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_result: Mapped[str] = mapped_column(String(80))
+    answered_call_id: Mapped[str] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    agent_id: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (
+        CheckConstraint(_in("kind", CALLBACK_KINDS), name="kind"),
+        CheckConstraint(_in("state", CALLBACK_STATES), name="state"),
+        Index(None, "state"),
+        Index(None, "queue", "requested_at"),
+        Index(None, "agent_id"),
+        Index(None, "order_id"),
+    )
+
+
+class CallbackAttemptRow(Base):
+    """One dial of a callback's caller and how it ended."""
+
+    __tablename__ = "callback_attempts"
+    callback_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    queue: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str] = mapped_column(String(16))
+    call_id: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    result: Mapped[str] = mapped_column(String(16))
+    __table_args__ = (
+        CheckConstraint(_in("result", CALLBACK_RESULTS), name="result"),
+        Index(None, "queue", "started_at"),
+    )
