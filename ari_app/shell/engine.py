@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from ari_app.ari.errors import AriConnectionError, AriHttpError
 from ari_app.calendar import YearNotCovered
+from ari_app.callbacks import Callback
 from ari_app.callflow.adoption import AgentSession, CallFacts
 from ari_app.callflow.supervision.machine import Monitor
 from ari_app.callflow.switchboard import Limits, RingPeriod, Switchboard
@@ -196,6 +197,22 @@ class Engine:
     def restore_agents(self, sessions: Iterable[AgentSession]) -> None:
         """Before the first connect: the agents' saved sessions."""
         self._execute(self.core.restore_agents(sessions, self.now()), time.perf_counter())
+
+    def restore_callbacks(self, callbacks: Iterable[Callback]) -> None:
+        """At start: the pending callbacks from the records."""
+        self._execute(self.core.restore_callbacks(callbacks, self.now()), time.perf_counter())
+
+    def schedule_callback(self, callback: Callback, within_days: int | None) -> Callback:
+        """A scheduled callback (the API, a work order's follow-up); ValueError: no queue."""
+        cb, commands = self.core.schedule_callback(callback, within_days, self.now())
+        self._execute(commands, time.perf_counter())
+        return cb
+
+    def cancel_callback(self, callback_id: str, by: str) -> Callback:
+        """KeyError: no pending callback with that id."""
+        cb, commands = self.core.cancel_callback(callback_id, by, self.now())
+        self._execute(commands, time.perf_counter())
+        return cb
 
     async def _live_recordings(
         self, channels: Sequence[Mapping[str, Any]], bridges: Sequence[Mapping[str, Any]]

@@ -58,6 +58,7 @@ from ari_app.records.schema import SchemaError
 from ari_app.records.sink import RecordsEventSink
 from ari_app.records.types import AuditRecord
 from ari_app.records.writer import RecordWriter, writer_from_config
+from ari_app.shell.callbacks import callback_records
 from ari_app.shell.control import SwitchboardControl
 from ari_app.shell.engine import Engine, ari_event_types
 from ari_app.shell.journal_sink import EventFanout, Journal, JournalAgentStates
@@ -173,6 +174,8 @@ async def running(
             writer = writer_from_config(config, registry)  # SchemaError: refuse to start
             await stack.enter_async_context(writer)
             sinks.append(RecordsEventSink(writer, config.engine.site))
+            callbacks = await callback_records(stack, writer.engine)
+            sinks.append(callbacks)
             known = await asyncio.to_thread(load_known, writer.engine)
             index = RecordingIndex(
                 LoopSink(writer, loop), retention_days=config.recordings.retention_days,
@@ -230,6 +233,8 @@ async def running(
         started = engine.now()
         if writer is not None:
             await _resume(engine, writer)
+            pending = await asyncio.to_thread(callbacks.store.pending)
+            engine.restore_callbacks(pending)  # a restart loses no callback
 
         async def on_event(event: Mapping[str, Any]) -> None:
             events.append(event)
