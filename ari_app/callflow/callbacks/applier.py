@@ -1,595 +1,99 @@
-"""Callbacks in the call flow: the in-queue offer, the book of pending callbacks, and each
-attempt's legs until caller and agent are connected.
+"""Callbacks in the call flow: one room in three parts, and the face the other rooms and
+the switchboard see.
 
 The rules are the pure `ari_app.callbacks` (state machine, fairness, windows); this room
-applies them. An attempt is a `Call` of its own (`<callback>-a<n>-<seq>`, its caller leg
-has the same id) that never enters a waiting line: an agent is reserved for it (the agent
-is *ringing* for it), then
-
-- agent_first: the agent's phone rings; once answered (music meanwhile) the caller is
-  dialled; the caller's answer connects them through `Answering` (greeting with the
-  agent's ID, bridge, recording), exactly as a call taken from the queue;
-- caller_first: the caller is dialled; once answered the call joins the head of its queue
-  and is offered to the reserved agent at once (the normal offer: RONA moves on).
-
-Until then every event, timer and failure on the attempt's legs comes here (`on_state`,
-`on_dial`, `on_leg_gone`, `failed` answer True when they took it); afterwards the call is
-an ordinary call. The attempt's call keeps the caller's first arrival as its arrival when
-`sl_from_first_arrival` (the service level then counts the whole wait).
+applies them: `InQueueOffer` (the offer to waiting callers and its key, the overflow's
+scheduled callback), `CallbackBook` (pending callbacks, deadlines, dialling windows, due
+timers) and `Attempts` (reserved agents, the dialled legs, each attempt's outcome).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ari_app.calendar import Calendar, CalendarError
-from ari_app.callbacks import (
-    AttemptResult,
-    Callback,
-    Kind,
-    State,
-    deadline,
-    dialable,
-    next_opening,
-)
-from ari_app.callflow.call import Call, CallState, Leg, Offer
+from ari_app.callbacks import Callback
+from ari_app.callflow.call import Call
+from ari_app.callflow.callbacks.attempts import ROLE_CALLBACK, Attempt, Attempts
+from ari_app.callflow.callbacks.book import CallbackBook, changed_event
+from ari_app.callflow.callbacks.in_queue import InQueueOffer
 from ari_app.callflow.desk import Desk
-from ari_app.config.callbacks import CallbackSettings
-from ari_app.config.site_calendar import site_calendar
-from ari_app.domain.commands import (
-    AGENT_ID,
-    CALL_ID,
-    QUEUE,
-    ROLE,
-    AriCommand,
-    CancelTimer,
-    CreateChannel,
-    Dial,
-    Hangup,
-    Play,
-    StartMoh,
-    StartTimer,
-    StopMoh,
-)
-from ari_app.domain.events import (
-    CallbackAttempted,
-    CallbackChanged,
-    OfferResult,
-    Outcome,
-)
-from ari_app.domain.privacy import mask
-from ari_app.domain.variables import CALLBACK
+from ari_app.domain.commands import AriCommand
 
 if TYPE_CHECKING:
     from ari_app.callflow.flow import Flow
 
-_CAUSES = {17: AttemptResult.BUSY, 18: AttemptResult.NO_ANSWER, 19: AttemptResult.NO_ANSWER,
-           21: AttemptResult.NO_ANSWER, 16: AttemptResult.NO_ANSWER}
-_DIAL = {"BUSY": AttemptResult.BUSY, "NOANSWER": AttemptResult.NO_ANSWER}
-_AGENT_DIAL = {"BUSY": OfferResult.BUSY, "NOANSWER": OfferResult.RONA}
-ROLE_CALLBACK = "callback"
-"""`HOTLINE_ROLE` of a dialled-out caller leg (the KPI fold counts `caller` legs as calls)"""
-
-
-@dataclass(slots=True)
-class Attempt:
-    callback_id: str
-    call: Call
-    agent_id: str
-    agent_channel: str = ""
-    agent_up: bool = False
-    caller_dialled: bool = False
-    started_at: float = 0.0
+__all__ = ["ROLE_CALLBACK", "Attempt", "Callbacks", "changed_event"]
 
 
 class Callbacks:
     """The in-queue offer, pending callbacks, and attempts until connected."""
 
     def __init__(self, desk: Desk, flow: Flow) -> None:
-        self.desk = desk
-        self.flow = flow
-        self.book: dict[str, Callback] = {}  # pending callbacks by id
-        self.attempts: dict[str, Attempt] = {}  # by the attempt's call id
-        self.offered: set[str] = set()  # calls that heard the in-queue offer
-        self._calendar: Calendar | None = None
+        self.pending = CallbackBook(desk, flow)
+        self.in_queue = InQueueOffer(desk, flow, self.pending)
+        self.attempting = Attempts(desk, flow, self.pending)
 
-    # ------------------------------------------------------------------ settings
+    @property
+    def book(self) -> dict[str, Callback]:
+        """Pending callbacks by id."""
+        return self.pending.book
 
-    def settings(self, queue: str) -> CallbackSettings:
-        return self.desk.queues[queue].callback
+    @property
+    def attempts(self) -> dict[str, Attempt]:
+        return self.attempting.attempts
 
-    def calendar(self) -> Calendar:
-        if self._calendar is None:
-            self._calendar = site_calendar(self.desk.config)
-        return self._calendar
-
-    # ------------------------------------------------------------------ the in-queue offer
+    # ------------------------------------------------------------------ callers and people
 
     def queued(self, call: Call, now: float) -> None:
-        """A caller joined a queue: the offer comes after `offer_after_seconds`."""
-        s = self.settings(call.queue)
-        cid = call.call_id
-        if s.in_queue and s.dial and call.caller_number and cid not in self.offered:
-            self.desk.emit(StartTimer(("cboffer", cid), s.offer_after_seconds))
+        self.in_queue.queued(call, now)
 
     def offer_timer(self, call_id: str, now: float) -> None:
-        desk = self.desk
-        call = desk.calls.get(call_id)
-        if call is None or call.state is not CallState.QUEUED or call_id in self.offered:
-            return
-        s = self.settings(call.queue)
-        if not (s.in_queue and call.caller_answered):
-            return  # ringback: the caller's line is not answered, no keys to press
-        if call.playbacks:  # an announcement is playing: try again shortly
-            desk.emit(StartTimer(("cboffer", call_id), 5.0))
-            return
-        self.offered.add(call_id)
-        desk.count("callback_offered")
-        self.flow.arrival.moh(call, desk.queues[call.queue], False)
-        pid = call.play("announce")  # music comes back after it, as after an announcement
-        desk.add_playback(pid, call)
-        desk.emit(Play(call.caller_channel, pid, desk.render(s.offer_prompt, call),
-                       call_id=call_id))
+        self.in_queue.offer_timer(call_id, now)
 
     def digit(self, call: Call, digit: str, now: float) -> bool:
-        """A key from a waiting caller: True when it was the callback key after the offer."""
-        if call.call_id not in self.offered or call.state is not CallState.QUEUED:
-            return False
-        s = self.settings(call.queue)
-        if digit != s.key:
-            return False
-        desk, flow = self.desk, self.flow
-        if call.offer is not None:
-            flow.offering.end(call, OfferResult.CANCELLED, now, hangup=True)
-        flow.arrival.leave_queue(call)
-        call.overflow = "callback"
-        desk.count("callback_in_queue")
-        flow.overflow.prompt_then(call, s.confirm_prompt, Outcome.CALLBACK, "hangup", now)
-        cb = Callback(
-            id=f"cb-{call.call_id}", kind=Kind.IN_QUEUE, queue=call.queue,
-            caller_number=call.caller_number, reason="in-queue", requested_by="caller",
-            call_id=call.call_id, requested_at=now, first_arrival=call.arrived_at,
-            not_before=now, max_attempts=s.attempts, retry_seconds=s.retry_seconds,
-            updated_at=now,
-        )
-        self.add(cb, now)
-        flow.offering.dispatch(now)
-        return True
+        return self.in_queue.digit(call, digit, now)
 
     def from_overflow(self, call: Call, now: float) -> None:
-        """The queue's overflow action `callback`: a scheduled callback within the queue's
-        `within_working_days`."""
-        s = self.settings(call.queue)
-        if not call.caller_number:
-            self.desk.count("callback_without_number")
-            return
-        self.schedule(
-            Callback(
-                id=f"cb-{call.call_id}", kind=Kind.SCHEDULED, queue=call.queue,
-                caller_number=call.caller_number, reason=f"overflow:{call.overflow}",
-                requested_by="overflow", call_id=call.call_id, requested_at=now,
-                first_arrival=call.arrived_at, not_before=now, max_attempts=s.attempts,
-                retry_seconds=s.retry_seconds, updated_at=now,
-            ),
-            s.within_working_days,
-            now,
-        )
-
-    # ------------------------------------------------------------------ the book
+        self.in_queue.from_overflow(call, now)
 
     def schedule(self, cb: Callback, within_days: int | None, now: float) -> Callback:
-        """A scheduled callback (overflow, an agent, the API): its deadline on the site
-        calendar, then into the book."""
-        if within_days is not None and cb.due_by is None:
-            try:
-                cb = replace(cb, due_by=deadline(self.calendar(), now, within_days))
-            except CalendarError as exc:
-                self.desk.note("error", f"callback {cb.id}: no deadline: {exc}")
-        return self.add(cb, now)
-
-    def add(self, cb: Callback, now: float) -> Callback:
-        if cb.queue not in self.desk.queues:
-            raise ValueError(f"no queue {cb.queue!r}")
-        if cb.id in self.book:
-            return self.book[cb.id]
-        self.desk.count(f"callback_requested_{cb.kind.value}")
-        return self._window(cb, now)
+        return self.pending.schedule(cb, within_days, now)
 
     def restore(self, callbacks: Iterable[Callback], now: float) -> None:
-        """At start: the pending callbacks from the records. An attempt that was going on
-        is lost with the old engine: due again (not counted if the caller was never
-        dialled... the records cannot tell, so the attempt stays counted)."""
-        for cb in callbacks:
-            if not cb.pending or cb.id in self.book or cb.queue not in self.desk.queues:
-                continue
-            if cb.state is State.DIALLING:
-                cb = cb.released(now)
-                self._changed(cb, now)
-            self.book[cb.id] = cb
-            self.desk.count("callback_restored")
-            if cb.state is State.DUE:
-                continue
-            self._window(cb, now)
+        self.pending.restore(callbacks, now)
 
     def cancel(self, callback_id: str, now: float, by: str) -> Callback:
-        """Cancel a pending callback (KeyError: unknown or no longer pending); an attempt
-        going on is hung up."""
-        cb = self.book[callback_id]
-        for att in list(self.attempts.values()):
+        """KeyError: unknown or no longer pending. An attempt going on is hung up."""
+        if callback_id not in self.pending.book:
+            raise KeyError(callback_id)
+        for att in list(self.attempting.attempts.values()):
             if att.callback_id == callback_id:
-                self._abandon_attempt(att, now)
-        cb = cb.cancelled(now, f"cancelled by {by}")
-        self.desk.emit(CancelTimer(("cbdue", callback_id)))
-        self._changed(cb, now)
-        self.flow.offering.dispatch(now)
-        return cb
-
-    def _window(self, cb: Callback, now: float) -> Callback:
-        """Due now if the queue is open and `not_before` passed; else waiting, with a timer
-        for the instant it will be."""
-        hours = self.desk.queues[cb.queue].hours
-        start = max(now, cb.not_before)
-        at = next_opening(hours, start, self.desk.is_open)
-        if at is not None and at <= now:
-            cb = cb.became_due(now, now)
-        else:
-            if cb.state is not State.WAITING:
-                cb = cb.window_closed(now) if cb.state is State.DUE else cb.wait(now)
-            if at is None:
-                self.desk.note("warning", f"callback {cb.id}: queue {cb.queue} never opens")
-            else:
-                self.desk.emit(StartTimer(("cbdue", cb.id), at - now))
-        self._changed(cb, now)
-        return cb
+                self.attempting.abandon(att, now)
+        return self.pending.cancel(callback_id, now, by)
 
     def due_timer(self, callback_id: str, now: float) -> None:
-        cb = self.book.get(callback_id)
-        if cb is None or cb.state not in (State.WAITING, State.RETRY):
-            return
-        self._window(cb, now)
-        self.flow.offering.dispatch(now)
+        self.pending.due_timer(callback_id, now)
 
-    # ------------------------------------------------------------------ dispatch
+    # ------------------------------------------------------------------ attempts
 
     def dispatch(self, now: float) -> None:
-        """Before waiting callers are offered: the due callbacks the fairness rules let go
-        (`ari_app.callbacks.dialable`), each with an agent reserved."""
-        due_by_queue: dict[str, list[Callback]] = {}
-        for cb in self.book.values():
-            if cb.state is State.DUE:
-                due_by_queue.setdefault(cb.queue, []).append(cb)
-        if not due_by_queue:
-            return
-        desk, offering = self.desk, self.flow.offering
-        stamp = datetime.fromtimestamp(now, UTC)
-        for queue, due in sorted(due_by_queue.items()):
-            settings = desk.queues[queue]
-            if not settings.callback.dial:
-                continue
-            if not desk.is_open(settings.hours, stamp):
-                for cb in due:
-                    self._window(cb, now)
-                continue
-            waiting = []
-            for entry in desk.waiting[queue]:
-                call = desk.calls.get(entry.call_id)
-                if call is None or call.offer is not None or call.state is not CallState.QUEUED:
-                    continue
-                waiting.append(float("-inf") if entry.priority == 0 else call.arrived_at)
-            free = sum(
-                1 for aid in offering.available
-                if (a := desk.agents.get(aid)) is not None and a.serves(queue)
-                and a.cool_until <= now
-            )
-            for cb in dialable(due, waiting, free_agents=free):
-                if not self._start(cb, now):
-                    break
-
-    def _start(self, cb: Callback, now: float) -> bool:
-        """Reserve an agent for `cb` and start the attempt; False if no agent was left."""
-        desk = self.desk
-        s = self.settings(cb.queue)
-        cid = f"{cb.id}-a{cb.attempts + 1}-{desk.next_seq()}"
-        call = Call(
-            call_id=cid, caller_channel=cid, queue=cb.queue, vip=False,
-            arrived_at=cb.first_arrival if s.sl_from_first_arrival else now,
-            seq=desk.next_seq(), caller_answered=True, caller_number=cb.caller_number,
-        )
-        call.caller_leg = Leg.NONE
-        agent = self.flow.offering.pick(call, now)
-        if agent is None:
-            return False
-        call.queues_visited.append(cb.queue)
-        desk.add_call(call)
-        att = Attempt(cb.id, call, agent.id, started_at=now)
-        self.attempts[cid] = att
-        cb = cb.dialling(agent.id, now)
-        self._changed(cb, now)
-        call.tried.add(agent.id)
-        self.flow.offering.agent_changed(agent.offer(cid, now))
-        desk.count("callback_attempts_started")
-        if s.mode == "agent_first":
-            self._ring_agent(att, now, originator="")
-        else:
-            self._dial_caller(att, now)
-        return True
-
-    def _ring_agent(self, att: Attempt, now: float, *, originator: str) -> None:
-        desk, call = self.desk, att.call
-        queue = desk.queues[call.queue]
-        agent = desk.agents.require(att.agent_id)
-        channel_id = call.agent_channel_id(agent.id)
-        att.agent_channel = channel_id
-        call.offer = Offer(agent.id, channel_id, now)
-        desk.attach(channel_id, call)
-        ring = desk.ring_seconds(queue) + desk.limits.setup_seconds
-        desk.emit(
-            CreateChannel(
-                channel_id=channel_id, endpoint=agent.device, app=desk.app, app_args="agent",
-                originator=originator,
-                variables={AGENT_ID: agent.id, CALL_ID: call.call_id, QUEUE: queue.name,
-                           ROLE: "agent", CALLBACK: att.callback_id},
-                call_id=call.call_id,
-            ),
-            Dial(channel_id, caller=originator, timeout=math.ceil(ring), call_id=call.call_id),
-            StartTimer(("cbleg", channel_id), ring),
-        )
-        desk.call_state(call, "offered", now, agent_id=agent.id)
-
-    def _dial_caller(self, att: Attempt, now: float) -> None:
-        desk, call = self.desk, att.call
-        s = self.settings(call.queue)
-        cb = self.book[att.callback_id]
-        cb = cb.caller_dialled(now)
-        self._changed(cb, now)
-        try:
-            endpoint = s.endpoint(cb.caller_number)
-        except ValueError:
-            self.desk.count("callback_bad_number")
-            self._caller_lost(att, AttemptResult.FAILED, now, hangup=False)
-            return
-        att.caller_dialled = True
-        originator = att.agent_channel if att.agent_up else ""
-        timeout = s.dial_timeout_seconds
-        desk.emit(
-            CreateChannel(
-                channel_id=call.caller_channel, endpoint=endpoint, app=desk.app,
-                app_args=f"callback,{cb.id}", originator=originator,
-                variables={CALL_ID: call.call_id, QUEUE: call.queue, ROLE: ROLE_CALLBACK,
-                           CALLBACK: cb.id},
-                call_id=call.call_id,
-            ),
-            Dial(call.caller_channel, caller=originator, timeout=timeout, call_id=call.call_id),
-            StartTimer(("cbdial", call.caller_channel), timeout + desk.limits.setup_seconds),
-        )
-        desk.call_state(call, "callback_dialling", now, agent_id=att.agent_id)
-
-    # ------------------------------------------------------------------ the attempt's legs
-
-    def _attempt_of(self, call: Call | None) -> Attempt | None:
-        return None if call is None else self.attempts.get(call.call_id)
+        self.attempting.dispatch(now)
 
     def on_state(self, call: Call, channel_id: str, state: str, now: float) -> bool:
-        att = self._attempt_of(call)
-        if att is None:
-            return False
-        if state == "Ringing":
-            self._ringing(att, channel_id, now)
-        elif state == "Up":
-            self._up(att, channel_id, now)
-        return True
+        return self.attempting.on_state(call, channel_id, state, now)
 
     def on_dial(self, call: Call, peer: str, status: str, now: float) -> bool:
-        att = self._attempt_of(call)
-        if att is None:
-            # a connected callback's caller leg: its Dial ANSWER is no agent answering
-            return peer == call.caller_channel
-        if status == "RINGING":
-            self._ringing(att, peer, now)
-        elif status == "ANSWER":
-            self._up(att, peer, now)
-        elif peer == att.agent_channel:
-            self._agent_lost(att, _AGENT_DIAL.get(status, OfferResult.UNAVAILABLE), now,
-                             hangup=True)
-        elif peer == call.caller_channel:
-            self._caller_lost(att, _DIAL.get(status, AttemptResult.FAILED), now, hangup=True)
-        return True
+        return self.attempting.on_dial(call, peer, status, now)
 
     def on_leg_gone(self, channel_id: str, kind: str, cause: object, now: float) -> bool:
-        att = self._attempt_of(self.desk.call_of(channel_id))
-        if att is None:
-            return False
-        if kind != "ChannelDestroyed":
-            return True  # the Dial status or ChannelDestroyed (with its cause) says why
-        if channel_id == att.agent_channel:
-            offer_result = {17: OfferResult.BUSY}.get(cause if isinstance(cause, int) else 0)
-            if offer_result is None:
-                offer_result = OfferResult.RONA if cause in (18, 19, 21) else (
-                    OfferResult.CANCELLED if att.agent_up else OfferResult.UNAVAILABLE)
-            self._agent_lost(att, offer_result, now, hangup=False)
-        elif channel_id == att.call.caller_channel:
-            result = _CAUSES.get(cause, AttemptResult.FAILED) if isinstance(cause, int) else (
-                AttemptResult.FAILED)
-            self._caller_lost(att, result, now, hangup=False)
-        return True
+        return self.attempting.on_leg_gone(channel_id, kind, cause, now)
 
     def failed(self, command: AriCommand, status: int, now: float) -> bool:
-        """A failed request on an attempt's leg (the create or dial of either side)."""
-        att = self.attempts.get(command.call_id)
-        if att is None:
-            return False
-        if not isinstance(command, CreateChannel | Dial):
-            return isinstance(command, Hangup | StartMoh | StopMoh)
-        hangup = isinstance(command, Dial)
-        if command.channel_id == att.agent_channel:
-            self._agent_lost(att, OfferResult.UNAVAILABLE, now, hangup=hangup)
-        elif command.channel_id == att.call.caller_channel:
-            self._caller_lost(att, AttemptResult.FAILED, now, hangup=hangup)
-        return True
+        return self.attempting.failed(command, status, now)
 
     def leg_timer(self, channel_id: str, now: float) -> None:
-        """The reserved agent's phone rang out (or never rang)."""
-        att = self._attempt_of(self.desk.call_of(channel_id))
-        if att is not None and channel_id == att.agent_channel and not att.agent_up:
-            offer = att.call.offer
-            rang = offer is not None and offer.ringing_at is not None
-            self._agent_lost(att, OfferResult.RONA if rang else OfferResult.UNAVAILABLE, now,
-                             hangup=True)
+        self.attempting.leg_timer(channel_id, now)
 
     def dial_timer(self, channel_id: str, now: float) -> None:
-        """The caller did not answer in time."""
-        att = self._attempt_of(self.desk.call_of(channel_id))
-        if att is not None and channel_id == att.call.caller_channel:
-            self._caller_lost(att, AttemptResult.NO_ANSWER, now, hangup=True)
-
-    def _ringing(self, att: Attempt, channel_id: str, now: float) -> None:
-        offer = att.call.offer
-        if channel_id == att.agent_channel and offer is not None and offer.ringing_at is None:
-            offer.ringing_at = now
-            ring = self.desk.ring_seconds(self.desk.queues[att.call.queue])
-            self.desk.emit(StartTimer(("cbleg", channel_id), ring))
-
-    def _up(self, att: Attempt, channel_id: str, now: float) -> None:
-        desk, call = self.desk, att.call
-        if channel_id == att.agent_channel and not att.agent_up:
-            att.agent_up = True
-            desk.emit(CancelTimer(("cbleg", channel_id)))
-            if not att.caller_dialled:  # agent_first: music for the agent, dial the caller
-                desk.emit(StartMoh(channel_id, desk.queues[call.queue].moh_class,
-                                   call_id=call.call_id))
-                self._dial_caller(att, now)
-        elif channel_id == call.caller_channel and call.caller_leg is Leg.NONE:
-            call.caller_leg = Leg.UP
-            desk.emit(CancelTimer(("cbdial", channel_id)))
-            self._caller_answered(att, now)
-
-    def _caller_answered(self, att: Attempt, now: float) -> None:
-        desk, flow, call = self.desk, self.flow, att.call
-        del self.attempts[call.call_id]  # from here on an ordinary call
-        cb = self.book[att.callback_id].attempt_ended(
-            AttemptResult.ANSWERED, now, call_id=call.call_id)
-        self._attempted(att, cb, AttemptResult.ANSWERED, now)
-        self._changed(cb, now)
-        desk.count("callback_answered")
-        if att.agent_up:  # agent_first: both are there
-            desk.emit(StopMoh(att.agent_channel, call_id=call.call_id))
-            flow.answering.agent_answered(call, att.agent_channel, now)
-            return
-        # caller_first: the caller joins the head of the queue, offered to the reserved agent
-        queue = desk.queues[call.queue]
-        agent = desk.agents.require(att.agent_id)
-        flow.offering.agent_changed(
-            agent.offer_ended(now, rona=False, pause_after=desk.config.ringing.rona_pause_after)
-        )
-        desk.waiting[queue.name].add(call.call_id, seq=0)
-        desk.emit(StartTimer(("maxwait", call.call_id), queue.max_wait_seconds))
-        flow.arrival.moh(call, queue, True)
-        desk.call_state(call, "queued", now, position=desk.waiting[queue.name].position(
-            call.call_id))
-        if agent.id in flow.offering.available:
-            flow.offering.offer(call, agent, now)
-        flow.offering.dispatch(now)
-
-    def _agent_lost(self, att: Attempt, result: OfferResult, now: float, *, hangup: bool) -> None:
-        """The reserved agent's leg ended before the connection (agent_first)."""
-        desk, call = self.desk, att.call
-        desk.emit(CancelTimer(("cbleg", att.agent_channel)))
-        if att.agent_up:
-            result = OfferResult.CANCELLED  # answered, then gone: not a RONA
-        self.flow.offering.end(call, result, now, hangup=hangup)
-        if att.caller_dialled:
-            desk.emit(Hangup(call.caller_channel, call_id=call.call_id),
-                      CancelTimer(("cbdial", call.caller_channel)))
-            self._finish_attempt(att, AttemptResult.FAILED, now)
-        else:
-            self._drop(att)
-            cb = self.book[att.callback_id].released(now)
-            self._changed(cb, now)
-        self.flow.offering.dispatch(now)
-
-    def _caller_lost(
-        self, att: Attempt, result: AttemptResult, now: float, *, hangup: bool
-    ) -> None:
-        """The caller's leg ended before answer (or could not be dialled)."""
-        desk, call = self.desk, att.call
-        desk.emit(CancelTimer(("cbdial", call.caller_channel)))
-        if hangup:
-            desk.emit(Hangup(call.caller_channel, call_id=call.call_id))
-        if call.offer is not None:  # agent_first: free the agent, not counted against them
-            if att.agent_up:
-                desk.emit(Hangup(att.agent_channel, call_id=call.call_id))
-            self.flow.offering.end(call, OfferResult.CANCELLED, now, hangup=not att.agent_up)
-            desk.emit(CancelTimer(("cbleg", att.agent_channel)))
-        else:  # caller_first: the reservation ends
-            agent = desk.agents.get(att.agent_id)
-            if agent is not None and agent.call_id == call.call_id:
-                self.flow.offering.agent_changed(agent.offer_ended(
-                    now, rona=False, pause_after=desk.config.ringing.rona_pause_after))
-        self._finish_attempt(att, result, now)
-        self.flow.offering.dispatch(now)
-
-    def _finish_attempt(self, att: Attempt, result: AttemptResult, now: float) -> None:
-        self._drop(att)
-        cb = self.book[att.callback_id].attempt_ended(result, now)
-        self._attempted(att, cb, result, now)
-        self.desk.count(f"callback_attempt_{result.value}")
-        self._changed(cb, now)
-        if cb.state is State.RETRY:
-            self.desk.emit(StartTimer(("cbdue", cb.id), max(0.0, cb.not_before - now)))
-
-    def _abandon_attempt(self, att: Attempt, now: float) -> None:
-        """A cancel while an attempt goes on: hang up both legs, free the agent."""
-        desk, call = self.desk, att.call
-        if att.caller_dialled:
-            desk.emit(Hangup(call.caller_channel, call_id=call.call_id))
-        desk.emit(CancelTimer(("cbdial", call.caller_channel)),
-                  CancelTimer(("cbleg", att.agent_channel)))
-        if call.offer is not None:
-            self.flow.offering.end(call, OfferResult.CANCELLED, now, hangup=True)
-        else:
-            agent = desk.agents.get(att.agent_id)
-            if agent is not None and agent.call_id == call.call_id:
-                self.flow.offering.agent_changed(agent.offer_ended(
-                    now, rona=False, pause_after=desk.config.ringing.rona_pause_after))
-        self._drop(att)
-
-    def _drop(self, att: Attempt) -> None:
-        """Forget the attempt's call: it never reached anyone (no call record)."""
-        desk, call = self.desk, att.call
-        self.attempts.pop(call.call_id, None)
-        desk.drop_call(call.call_id)
-        for leg in (call.caller_channel, att.agent_channel, *(o.channel_id for o in call.offers)):
-            if leg:
-                desk.detach(leg)
-
-    # ------------------------------------------------------------------ out
-
-    def _attempted(self, att: Attempt, cb: Callback, result: AttemptResult, now: float) -> None:
-        self.desk.publish(CallbackAttempted(
-            cb.id, cb.attempts, cb.queue, att.agent_id, att.call.call_id, att.started_at, now,
-            result.value,
-        ))
-
-    def _changed(self, cb: Callback, now: float) -> None:
-        if cb.pending:
-            self.book[cb.id] = cb
-        else:
-            self.book.pop(cb.id, None)
-        self.desk.publish(changed_event(cb, now))
-
-
-def changed_event(cb: Callback, now: float) -> CallbackChanged:
-    return CallbackChanged(
-        callback_id=cb.id, kind=cb.kind.value, queue=cb.queue, state=cb.state.value,
-        caller=mask(cb.caller_number), reason=cb.reason, requested_by=cb.requested_by,
-        call_id=cb.call_id, requested_at=cb.requested_at, first_arrival=cb.first_arrival,
-        not_before=cb.not_before, due_by=cb.due_by, due_at=cb.due_at,
-        max_attempts=cb.max_attempts, retry_seconds=cb.retry_seconds, attempts=cb.attempts,
-        last_result=cb.last_result, answered_call_id=cb.answered_call_id,
-        answered_at=cb.answered_at, agent_id=cb.agent_id, order_id=cb.order_id, at=now,
-        caller_number=cb.caller_number,
-    )
+        self.attempting.dial_timer(channel_id, now)
