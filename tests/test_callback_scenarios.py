@@ -207,3 +207,87 @@ async def test_in_queue_callback_agent_first(tmp_path: Path) -> None:
 async def test_in_queue_callback_caller_first(tmp_path: Path) -> None:
     async with scenario(config(mode="caller_first"), tmp_path) as s:
         await in_queue_callback(s, "caller_first")
+
+
+# --------------------------------------------------------------------------- not reached
+
+
+async def test_never_answered_is_retried_then_failed_and_the_agent_is_never_paused(
+    tmp_path: Path,
+) -> None:
+    async with scenario(config(attempts=3, retry_seconds=120), tmp_path) as s:
+        s.login("1001")
+        s.engine.pause("1001", "break")
+        number_phone(s, "13900002", answer_after=None)  # rings until the dial gives up
+        caller = s.sim.place_call("13900002", "12345", dtmf=press_key())
+        await s.sink.ended(caller)
+        cb_id = f"cb-{caller}"
+        s.engine.unpause("1001")
+        failed = await s.sink.wait_for(changed(cb_id, "failed"), within=3600)
+        await s.engine.quiesce()
+        assert (failed.attempts, failed.last_result) == (3, "no_answer")
+        assert states(s, cb_id) == ["due", "dialling", "retry", "due", "dialling", "retry",
+                                    "due", "dialling", "failed"]
+        attempts = of_type(s, CallbackAttempted)
+        assert [(a.attempt, a.result, a.agent_id) for a in attempts] == [
+            (1, "no_answer", "1001"), (2, "no_answer", "1001"), (3, "no_answer", "1001")]
+        # each dial rang out after dial_timeout_seconds (30) on the agent's answered leg
+        for a in attempts:
+            assert 30 < a.ended_at - a.started_at < 40
+        # the next attempt starts retry_seconds after the last one ended
+        for before, after in zip(attempts, attempts[1:], strict=False):
+            assert after.started_at == pytest.approx(before.ended_at + 120, abs=0.5)
+        # three agent legs and three caller legs, each caller leg dialled for 30 s
+        agent_legs = creates(s, "PJSIP/agent1001")
+        caller_legs = creates(s, "@carrier")
+        assert len(agent_legs) == len(caller_legs) == 3
+        assert len({r.params["channelId"] for r in caller_legs}) == 3
+        for leg in caller_legs:
+            [dial] = s.sent("POST", f"/channels/{leg.params['channelId']}/dial")
+            assert dial.params["timeout"] == 30
+        for leg in agent_legs:  # hung up by the engine once the caller's dial gave up
+            assert s.sent("DELETE", f"/channels/{leg.params['channelId']}")
+        # never counted against the agent: available after each attempt, no RONA pause
+        assert rona_pauses(s, "1001") == [("paused", "break")]
+        for a in attempts:
+            await s.sink.wait_for(
+                lambda e, a=a: isinstance(e, AgentStateChanged) and e.agent_id == "1001"
+                and e.state == "available" and a.ended_at <= e.at < a.ended_at + 1)
+        # no call record for attempts that reached nobody; the original call's only
+        await all_gone(s)
+        assert [e.summary.call_id for e in of_type(s, CallEnded)] == [caller]
+        assert cb_id not in s.engine.core.callbacks
+
+
+async def test_busy_number_is_retried_caller_first(tmp_path: Path) -> None:
+    cfg = config(in_queue=False, mode="caller_first", attempts=2, retry_seconds=60)
+    async with scenario(cfg, tmp_path) as s:
+        s.login("1001")
+        endpoint = number_phone(s, "13900003", busy=True)
+        now = s.sim.pbx.wall()
+        request = Callback(
+            id="api-1", kind=Kind.SCHEDULED, queue="support", caller_number="13900003",
+            reason="asked by mail", requested_by="user:ann", call_id="", requested_at=now,
+            first_arrival=now, not_before=now, max_attempts=2, retry_seconds=60,
+        )
+        # an agent is free: dialled at once (the callback is returned as it is then)
+        assert s.engine.schedule_callback(request, 2).state.value == "dialling"
+        retry = await s.sink.wait_for(changed("api-1", "retry"))
+        assert (retry.attempts, retry.last_result) == (1, "busy")
+        [busy] = of_type(s, CallbackAttempted)
+        assert busy.result == "busy"
+        # caller first: the agent was only reserved; its phone never rang for a busy line
+        assert creates(s, "PJSIP/agent1001") == []
+        assert s.sink.agent_states("1001")[-2:] == [("ringing", ""), ("available", "")]
+        s.sim.set_endpoint(endpoint, EndpointBehaviour(3.0, hangup_after=20.0))
+        done = await s.sink.wait_for(changed("api-1", "answered"))
+        assert done.attempts == 2
+        assert done.at >= retry.at + 60
+        ended = (await s.sink.ended(done.answered_call_id)).summary
+        assert (ended.outcome, ended.agent_id) == (Outcome.ANSWERED, "1001")
+        assert ended.arrived_at == now  # the request, for the service level
+        assert [a.result for a in of_type(s, CallbackAttempted)] == ["busy", "answered"]
+        [agent_leg] = creates(s, "PJSIP/agent1001")
+        assert agent_leg.params["originator"] == done.answered_call_id
+        assert rona_pauses(s, "1001") == []
+        await all_gone(s)

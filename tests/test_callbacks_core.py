@@ -354,3 +354,14 @@ def test_restore_after_restart_dials_pending_ones() -> None:
     out = rig._run(rig.core.restore_callbacks([pending], rig.now))
     [leg] = creates(out)
     assert leg.variables["HOTLINE_CALLBACK"] == "old-1"
+
+
+def test_scheduled_while_an_agent_is_free_is_dialled_at_once() -> None:
+    rig = Rig(config(in_queue=False))
+    rig.login("1001")
+    request = cb("api-2", first_arrival=rig.now, requested_at=rig.now, not_before=rig.now)
+    scheduled, out = rig.core.schedule_callback(request, 2, rig.now)
+    [agent_leg] = creates(rig._run(out))
+    assert agent_leg.variables["HOTLINE_CALLBACK"] == "api-2"
+    assert scheduled.state is State.DIALLING
+    assert rig.core.agents.require("1001").state == "ringing"

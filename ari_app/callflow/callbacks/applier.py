@@ -30,6 +30,7 @@ class Callbacks:
     """The in-queue offer, pending callbacks, and attempts until connected."""
 
     def __init__(self, desk: Desk, flow: Flow) -> None:
+        self.flow = flow
         self.pending = CallbackBook(desk, flow)
         self.in_queue = InQueueOffer(desk, flow, self.pending)
         self.attempting = Attempts(desk, flow, self.pending)
@@ -58,7 +59,11 @@ class Callbacks:
         self.in_queue.from_overflow(call, now)
 
     def schedule(self, cb: Callback, within_days: int | None, now: float) -> Callback:
-        return self.pending.schedule(cb, within_days, now)
+        """From the API or a work order: due now with an agent free, it is dialled now
+        (nothing else would wake the dispatch). Returns it as it is after that."""
+        cb = self.pending.schedule(cb, within_days, now)
+        self.flow.offering.dispatch(now)
+        return self.pending.book.get(cb.id, cb)
 
     def restore(self, callbacks: Iterable[Callback], now: float) -> None:
         self.pending.restore(callbacks, now)
