@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import StaticPool
 
 from ari_app.api import create_api
@@ -19,6 +19,7 @@ from ari_app.api.access import Policy
 from ari_app.api.control import TransferInfo
 from ari_app.api.workorder_routes import WorkOrderDesk
 from ari_app.records import models
+from ari_app.records.surveys import SqlSurveyStore
 from ari_app.records.workorders import SqlWorkOrderStore
 from ari_app.workorders import machine
 from ari_app.workorders.model import DEFAULT_LIMITS, OrderType, Origin, Urgency
@@ -100,11 +101,15 @@ def _order(state: str) -> Callable[[FakeControl, str], dict[str, str]]:
     return setup
 
 
-def workorder_desk() -> WorkOrderDesk:
+def _memory_db() -> Engine:
     engine = create_engine("sqlite://", poolclass=StaticPool,
                            connect_args={"check_same_thread": False})
     models.Base.metadata.create_all(engine)
-    store = SqlWorkOrderStore(engine)
+    return engine
+
+
+def workorder_desk() -> WorkOrderDesk:
+    store = SqlWorkOrderStore(_memory_db())
     return WorkOrderDesk(WorkOrders(store, Cn2026(), "Asia/Shanghai"), store)
 
 
@@ -223,6 +228,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("PUT", "/admin/workorders/limits"): Row(
         {"admin"}, "/admin/workorders/limits", DEFAULT_LIMITS.as_json()
     ),
+    ("GET", "/surveys"): Row(MINE, "/surveys?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z"),
     # Quality assurance (docs/qa.md)
     ("GET", "/qa/forms"): Row({"team_lead", "supervisor", "admin"}, "/qa/forms"),
     ("POST", "/qa/forms"): Row(
@@ -276,7 +282,8 @@ class Rig:
         self.sink = ListSink()
         self.app = create_api(self.config, self.fake, self.sink, clock=self.clock,
                               workorders=self.fake.workorders,  # type: ignore[attr-defined]
-                              qa=self.fake.qa)  # type: ignore[attr-defined]
+                              qa=self.fake.qa,  # type: ignore[attr-defined]
+                              surveys=SqlSurveyStore(_memory_db()))
 
     async def token(self, user: str) -> str:
         reply = await call_app(self.app, "POST", "/auth/token", headers=basic(user))

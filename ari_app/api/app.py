@@ -22,6 +22,7 @@ from ari_app.api.phones import configured_phones
 from ari_app.api.qa_routes import QaDesk, qa_routes
 from ari_app.api.schemas import HealthOut, TokenOut, UserOut
 from ari_app.api.supervision_routes import supervision_routes
+from ari_app.api.survey_routes import SurveyQueries, survey_routes
 from ari_app.api.workorder_routes import WorkOrderDesk, workorder_routes
 from ari_app.config.settings import Config
 
@@ -44,6 +45,7 @@ def create_api(
     token_ttl: timedelta = timedelta(minutes=15),
     throttle: LoginThrottle | None = None,
     workorders: WorkOrderDesk | None = None,
+    surveys: SurveyQueries | None = None,
     qa: QaDesk | None = None,
 ) -> FastAPI:
     """Build the API. `clock` returns aware UTC datetimes (token expiry, rate limits, audit
@@ -129,6 +131,8 @@ def create_api(
     admin_routes(ctx, app)
     if workorders is not None:  # needs the records database (ari_app.records.workorders)
         workorder_routes(ctx, app, workorders)
+    if surveys is not None:  # the records database (ari_app.records.surveys.SqlSurveyStore)
+        survey_routes(ctx, app, surveys)
     if qa is not None:  # needs the records database (ari_app.records.qa)
         qa_routes(ctx, app, qa)
     return app
