@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,9 +29,9 @@ from ari_app.domain.events import (
     CallStateChanged,
     CallSummary,
     DomainEvent,
-    OfferResult,
     Outcome,
 )
+from ari_app.domain.timestamps import parse_ari_timestamp
 from pbxsim.config import EndpointBehaviour
 from pbxsim.dtmf import DtmfPress
 from tests.callflow_rig import make_config
@@ -189,7 +190,8 @@ async def in_queue_callback(s: Scenario, mode: str) -> None:
     assert ended.recording
     # the record keeps the caller's first arrival: the wait counts from it
     assert ended.arrived_at == summary_of.summary.arrived_at
-    assert ended.answered_at is not None and ended.bridged_at is not None
+    assert ended.answered_at is not None
+    assert ended.bridged_at is not None
     assert ended.wait_seconds == pytest.approx(ended.answered_at - ended.arrived_at, abs=0.01)
     assert ended.wait_seconds > 90  # the first caller's talk and wrap-up
     assert rona_pauses(s, "1001") == []
@@ -235,7 +237,7 @@ async def test_never_answered_is_retried_then_failed_and_the_agent_is_never_paus
         for a in attempts:
             assert 30 < a.ended_at - a.started_at < 40
         # the next attempt starts retry_seconds after the last one ended
-        for before, after in zip(attempts, attempts[1:], strict=False):
+        for before, after in pairwise(attempts):
             assert after.started_at == pytest.approx(before.ended_at + 120, abs=0.5)
         # three agent legs and three caller legs, each caller leg dialled for 30 s
         agent_legs = creates(s, "PJSIP/agent1001")
@@ -289,5 +291,91 @@ async def test_busy_number_is_retried_caller_first(tmp_path: Path) -> None:
         assert [a.result for a in of_type(s, CallbackAttempted)] == ["busy", "answered"]
         [agent_leg] = creates(s, "PJSIP/agent1001")
         assert agent_leg.params["originator"] == done.answered_call_id
+        assert rona_pauses(s, "1001") == []
+        await all_gone(s)
+
+
+# --------------------------------------------------------------------------- scheduled
+
+
+def sh(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0) -> float:
+    return datetime(y, m, d, hh, mm, ss, tzinfo=SH).timestamp()
+
+
+def office_hours(**callback: Any) -> Config:
+    return make_config(
+        mode="answer",
+        hours={"timezone": "Asia/Shanghai", "working_days": ["09:00-18:00"]},
+        callback={"dial": CARRIER, "within_working_days": 2, **callback},
+    )
+
+
+def request(s: Scenario, callback_id: str, number: str, **kw: Any) -> Callback:
+    now = s.sim.pbx.wall()
+    fields: dict[str, Any] = dict(
+        id=callback_id, kind=Kind.SCHEDULED, queue="support", caller_number=number,
+        reason="asked by mail", requested_by="user:ann", call_id="", requested_at=now,
+        first_arrival=now, not_before=now, max_attempts=2, retry_seconds=600,
+    )
+    fields.update(kw)
+    return Callback(**fields)
+
+
+def stasis_at(s: Scenario, channel_id: str) -> float:
+    [start] = [e for e in s.events
+               if e["type"] == "StasisStart" and e["channel"]["id"] == channel_id]
+    return parse_ari_timestamp(start["timestamp"])
+
+
+async def test_scheduled_while_closed_is_dialled_at_the_opening(tmp_path: Path) -> None:
+    async with scenario(office_hours(), tmp_path) as s:
+        opening = sh(2026, 11, 23, 9)  # Monday; the simulator starts at 07:14 there
+        assert s.sim.pbx.wall() == sh(2026, 11, 23, 7, 14)
+        s.login("1001")
+        number_phone(s, "13900004")
+        scheduled = s.engine.schedule_callback(request(s, "api-7", "13900004"), 2)
+        assert scheduled.state.value == "waiting"  # closed: nothing dialled
+        # its deadline: the end of the 2nd working day after Monday, Wednesday 23:59:59
+        assert scheduled.due_by == sh(2026, 11, 25, 23, 59, 59)
+        dialling = await s.sink.wait_for(changed("api-7", "dialling"), within=3 * 3600)
+        assert dialling.at == pytest.approx(opening, abs=0.01)  # not a moment earlier
+        assert dialling.due_at == pytest.approx(opening, abs=0.01)  # its order key
+        assert states(s, "api-7") == ["waiting", "due", "dialling"]
+        done = await s.sink.wait_for(changed("api-7", "answered"), within=600)
+        assert done.due_by == sh(2026, 11, 25, 23, 59, 59)
+        [agent_leg] = creates(s, "PJSIP/agent1001")
+        first_dial = stasis_at(s, agent_leg.params["channelId"])
+        assert opening <= first_dial < opening + 1
+        ended = (await s.sink.ended(done.answered_call_id)).summary
+        assert ended.outcome is Outcome.ANSWERED
+        assert ended.arrived_at == scheduled.first_arrival  # the request, 07:14
+        assert stasis_at(s, ended.call_id) > first_dial
+        await all_gone(s)
+
+
+async def test_a_retry_after_the_closing_waits_for_the_next_opening(tmp_path: Path) -> None:
+    """Not before 17:50 on Monday: dialled then, unanswered; the retry 15 minutes later
+    falls after the 18:00 closing, so the callback waits for Tuesday 09:00."""
+    async with scenario(office_hours(), tmp_path) as s:
+        s.login("1001")
+        number_phone(s, "13900005", answer_after=None)  # never answers
+        late = sh(2026, 11, 23, 17, 50)
+        scheduled = s.engine.schedule_callback(
+            request(s, "api-8", "13900005", not_before=late, retry_seconds=900), 1)
+        assert scheduled.state.value == "waiting"
+        assert scheduled.due_by == sh(2026, 11, 24, 23, 59, 59)  # the end of Tuesday
+        retry = await s.sink.wait_for(changed("api-8", "retry"), within=12 * 3600)
+        [a1] = of_type(s, CallbackAttempted)
+        assert a1.started_at == pytest.approx(late, abs=0.01)
+        assert retry.not_before == pytest.approx(a1.ended_at + 900, abs=0.01)
+        waiting = await s.sink.wait_for(
+            lambda e: changed("api-8", "waiting")(e) and e.at > retry.at, within=3600)
+        assert waiting.at == pytest.approx(retry.not_before, abs=0.01)  # 18:05: closed
+        failed = await s.sink.wait_for(changed("api-8", "failed"), within=24 * 3600)
+        a2 = of_type(s, CallbackAttempted)[1]
+        assert a2.started_at == pytest.approx(sh(2026, 11, 24, 9), abs=0.01)
+        assert (failed.attempts, failed.last_result) == (2, "no_answer")
+        assert states(s, "api-8") == ["waiting", "due", "dialling", "retry", "waiting", "due",
+                                      "dialling", "failed"]
         assert rona_pauses(s, "1001") == []
         await all_gone(s)
