@@ -9,6 +9,7 @@ the agents' states, and that no channel is left."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from itertools import pairwise
@@ -379,3 +380,136 @@ async def test_a_retry_after_the_closing_waits_for_the_next_opening(tmp_path: Pa
                                       "dialling", "failed"]
         assert rona_pauses(s, "1001") == []
         await all_gone(s)
+
+
+# --------------------------------------------------------------------------- fairness
+
+
+def most_attempts_live(s: Scenario) -> int:
+    """The most callback attempts with a leg alive at one time, from the ARI events: an
+    attempt's legs (the reserved agent's and the caller's) carry its call id
+    (`<callback>-a<n>-<seq>`) from their StasisStart to their ChannelDestroyed."""
+    live: dict[str, str] = {}  # channel -> attempt call id
+    most = 0
+    for e in s.events:
+        ch = e.get("channel") or {}
+        call_id = (ch.get("channelvars") or {}).get("HOTLINE_CALL_ID") or ""
+        if e["type"] == "StasisStart" and "-a" in call_id and call_id.startswith("api-"):
+            live[ch["id"]] = call_id
+            most = max(most, len(set(live.values())))
+        elif e["type"] == "ChannelDestroyed":
+            live.pop(ch.get("id", ""), None)
+    return most
+
+
+async def test_rule_one_never_more_dials_than_free_agents(tmp_path: Path) -> None:
+    async with scenario(config(in_queue=False), tmp_path) as s:
+        s.login("1001", "1002")
+        s.engine.pause("1002", "break")  # logged in, not free: not counted
+        s.engine.pause("1001", "meeting")
+        ids = [f"api-{n}" for n in range(1, 5)]
+        for n, cb_id in enumerate(ids, start=1):
+            number = f"1390001{n:04d}"
+            number_phone(s, number)
+            s.engine.schedule_callback(request(s, cb_id, number), 2)
+        assert [states(s, i) for i in ids] == [["due"]] * 4
+        s.engine.unpause("1001")  # one free agent, four due callbacks
+        done = [await s.sink.wait_for(changed(i, "answered"), within=1800) for i in ids]
+        await s.sink.ended(done[-1].answered_call_id)
+        await all_gone(s)
+        assert most_attempts_live(s) == 1
+        assert len(creates(s, "@carrier")) == 4
+        # served in their order (the same due time: by request, then id), one after another
+        attempts = of_type(s, CallbackAttempted)
+        assert [a.callback_id for a in attempts] == ids
+        ends = {e.summary.call_id: e.summary for e in of_type(s, CallEnded)}
+        for before, after in pairwise(done):
+            assert after.at > ends[before.answered_call_id].ended_at  # after its wrap-up
+        # the CallbackChanged stream never shows two dialling at once
+        dialling: set[str] = set()
+        for e in of_type(s, CallbackChanged):
+            if e.state == "dialling":
+                dialling.add(e.callback_id)
+            else:
+                dialling.discard(e.callback_id)
+            assert len(dialling) <= 1
+        assert all(e.agent_id == "1001" for e in done)
+        assert creates(s, "PJSIP/agent1002") == []
+
+
+async def test_rule_one_two_free_agents_two_dials(tmp_path: Path) -> None:
+    async with scenario(config(in_queue=False), tmp_path) as s:
+        s.login("1001", "1002")
+        for n in range(1, 4):
+            number = f"1390002{n:04d}"
+            number_phone(s, number)
+            s.engine.schedule_callback(request(s, f"api-{n}", number), 2)
+        for n in range(1, 4):
+            done = await s.sink.wait_for(changed(f"api-{n}", "answered"), within=1800)
+            await s.sink.ended(done.answered_call_id)
+        await all_gone(s)
+        assert most_attempts_live(s) == 2  # the two agents at once, the third waited
+        agents = {e.callback_id: e.agent_id for e in of_type(s, CallbackAttempted)}
+        assert {agents["api-1"], agents["api-2"]} == {"1001", "1002"}
+
+
+async def test_rule_two_callers_waiting_before_it_was_due_go_first(tmp_path: Path) -> None:
+    async with scenario(config(in_queue=False), tmp_path) as s:
+        first = await busy_agent(s, talk=120)
+        early = s.sim.place_call("13900002", "12345", talk=180)  # waits for the agent
+        await s.sink.wait_for(lambda e: isinstance(e, CallStateChanged)
+                              and e.call_id == early and e.state == "queued")
+        await asyncio.sleep(5)  # the timeline: the callback is asked for 5 s later
+        number_phone(s, "13900009")
+        s.engine.schedule_callback(request(s, "api-9", "13900009"), 2)
+        await asyncio.sleep(5)  # and another caller rings 5 s after it became due
+        late = s.sim.place_call("13900003", "12345", talk=300)
+        done = await s.sink.wait_for(changed("api-9", "answered"), within=1800)
+        late_end = (await s.sink.ended(late)).summary
+        await all_gone(s)
+        early_end = summary(s, early)
+        [due] = [e for e in of_type(s, CallbackChanged)
+                 if e.callback_id == "api-9" and e.state == "due"]
+        assert early_end.arrived_at < due.due_at < late_end.arrived_at
+        # the agent's phone rang for: the first caller, the early one, the callback, the
+        # late caller — the callback took the agent after the caller waiting before it was
+        # due, and before the one who came after
+        legs = creates(s, "PJSIP/agent1001")
+        assert [r.params.get("originator", "") for r in legs] == [
+            first, early, "", late]
+        assert legs[2].body["variables"]["HOTLINE_CALLBACK"] == "api-9"
+        assert early_end.agent_id == late_end.agent_id == "1001"
+        assert early_end.answered_at is not None
+        assert late_end.answered_at is not None
+        assert early_end.answered_at < done.at < late_end.answered_at
+        assert late_end.outcome is Outcome.ANSWERED
+
+
+async def test_rule_two_in_queue_callback_keeps_its_place(tmp_path: Path) -> None:
+    async with scenario(config(), tmp_path) as s:
+        await busy_agent(s, talk=120)
+        number_phone(s, "13900002")
+        keeper = s.sim.place_call("13900002", "12345", dtmf=press_key())
+        await s.sink.wait_for(lambda e: isinstance(e, CallStateChanged)
+                              and e.call_id == keeper and e.state == "queued")
+        await asyncio.sleep(5)  # the timeline: another caller rings 5 s later, stays on
+        later = s.sim.place_call("13900003", "12345", talk=300)
+        kept = (await s.sink.ended(keeper)).summary
+        assert kept.outcome is Outcome.CALLBACK
+        done = await s.sink.wait_for(changed(f"cb-{keeper}", "answered"), within=1800)
+        later_end = (await s.sink.ended(later)).summary
+        await all_gone(s)
+        # the waiting caller heard the offer too, pressed nothing, and was served after
+        assert "sound:queue-callback-offer" in [
+            r.params["media"] for r in s.sent("POST", f"/channels/{later}/play")]
+        assert kept.arrived_at < later_end.arrived_at
+        assert later_end.answered_at is not None
+        assert done.at < later_end.answered_at
+        callback_call = summary(s, done.answered_call_id)
+        assert callback_call.arrived_at == kept.arrived_at  # its place: the first arrival
+        assert callback_call.answered_at is not None
+        assert callback_call.answered_at < later_end.answered_at
+        legs = creates(s, "PJSIP/agent1001")
+        assert [r.body["variables"].get("HOTLINE_CALLBACK", "") for r in legs] == [
+            "", f"cb-{keeper}", ""]
+        assert legs[2].params["originator"] == later
