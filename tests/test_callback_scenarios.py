@@ -513,3 +513,57 @@ async def test_rule_two_in_queue_callback_keeps_its_place(tmp_path: Path) -> Non
         assert [r.body["variables"].get("HOTLINE_CALLBACK", "") for r in legs] == [
             "", f"cb-{keeper}", ""]
         assert legs[2].params["originator"] == later
+
+
+# --------------------------------------------------------------------------- agents and cancels
+
+
+async def test_reserved_agent_not_answering_costs_no_attempt(tmp_path: Path) -> None:
+    """agent_first: the reserved agent's phone rings out (a RONA of that agent's, not of the
+    caller's); the callback is due again with its place and goes to the next agent, as a
+    queued caller would after a RONA — not back to the agent who just did not answer."""
+    cfg = make_config(mode="answer", strategy="round-robin",
+                      callback={"dial": CARRIER, "attempts": 2})
+    async with scenario(cfg, tmp_path) as s:
+        s.login("1001", "1002")
+        s.phone("1001", answer_after=None)
+        number_phone(s, "13900006")
+        s.engine.schedule_callback(request(s, "api-5", "13900006"), 2)
+        released = await s.sink.wait_for(
+            lambda e: changed("api-5", "due")(e) and e.agent_id == "1001")
+        assert released.attempts == 0  # the caller was never dialled
+        assert released.due_at == released.requested_at  # its place kept
+        done = await s.sink.wait_for(changed("api-5", "answered"), within=600)
+        assert (done.agent_id, done.attempts) == ("1002", 1)
+        assert states(s, "api-5") == ["due", "dialling", "due", "dialling", "answered"]
+        ended = (await s.sink.ended(done.answered_call_id)).summary
+        assert ended.agent_id == "1002"
+        [attempted] = of_type(s, CallbackAttempted)
+        assert (attempted.agent_id, attempted.result) == ("1002", "answered")
+        [first_leg] = creates(s, "PJSIP/agent1001")
+        assert s.sent("DELETE", f"/channels/{first_leg.params['channelId']}")
+        assert rona_pauses(s, "1001") == []  # one RONA: not yet paused (rona_pause_after 2)
+        await all_gone(s)
+
+
+async def test_cancel_during_an_attempt_hangs_up_and_frees_the_agent(tmp_path: Path) -> None:
+    async with scenario(config(in_queue=False), tmp_path) as s:
+        s.login("1001")
+        number_phone(s, "13900007", answer_after=None)
+        s.engine.schedule_callback(request(s, "api-6", "13900007"), 2)
+        await s.sink.wait_for(lambda e: changed("api-6", "dialling")(e) and e.attempts == 1)
+        await s.engine.quiesce()  # the caller's phone rings, the agent listens to music
+        cancelled = s.engine.cancel_callback("api-6", "user:ann")
+        assert cancelled.state.value == "cancelled"
+        assert states(s, "api-6")[-1] == "cancelled"
+        await all_gone(s)
+        [agent_leg] = creates(s, "PJSIP/agent1001")
+        [caller_leg] = creates(s, "@carrier")
+        assert s.sent("DELETE", f"/channels/{agent_leg.params['channelId']}")
+        assert s.sent("DELETE", f"/channels/{caller_leg.params['channelId']}")
+        assert s.sink.agent_states("1001")[-1] == ("available", "")
+        assert rona_pauses(s, "1001") == []
+        assert of_type(s, CallEnded) == []  # nobody was reached: no call record
+        assert "api-6" not in s.engine.core.callbacks
+        with pytest.raises(KeyError):
+            s.engine.cancel_callback("api-6", "user:ann")

@@ -365,3 +365,24 @@ def test_scheduled_while_an_agent_is_free_is_dialled_at_once() -> None:
     assert agent_leg.variables["HOTLINE_CALLBACK"] == "api-2"
     assert scheduled.state is State.DIALLING
     assert rig.core.agents.require("1001").state == "ringing"
+
+
+def test_reserved_agent_who_did_not_answer_is_not_reserved_again_first() -> None:
+    cfg = make_config(mode="answer", strategy="round-robin",
+                      callback={"dial": "PJSIP/{number}@carrier"})
+    rig = Rig(cfg)
+    rig.login("1001")
+    rig.login("1002")
+    request = cb("api-3", first_arrival=rig.now, requested_at=rig.now, not_before=rig.now)
+    [first] = creates(rig._run(rig.core.schedule_callback(request, 2, rig.now)[1]))
+    assert first.endpoint == "PJSIP/agent1001"
+    rig.ringing(first.channel_id)
+    out = rig.advance(16)  # 3 rings of 5 s: rang out
+    assert Hangup(first.channel_id) in out
+    [second] = creates(out)
+    assert second.endpoint == "PJSIP/agent1002"  # not 1001 again
+    assert rig.core.callbacks["api-3"].attempts == 0
+    # both had a go: a new round may take 1001 again
+    rig.ringing(second.channel_id)
+    [third] = creates(rig.advance(16))
+    assert third.endpoint == "PJSIP/agent1001"

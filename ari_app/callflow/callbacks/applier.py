@@ -75,6 +75,7 @@ class Callbacks:
         for att in list(self.attempting.attempts.values()):
             if att.callback_id == callback_id:
                 self.attempting.abandon(att, now)
+        self.attempting.tried.pop(callback_id, None)
         return self.pending.cancel(callback_id, now, by)
 
     def due_timer(self, callback_id: str, now: float) -> None:

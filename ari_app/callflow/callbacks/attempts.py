@@ -75,6 +75,10 @@ class Attempts:
         self.flow = flow
         self.book = book
         self.attempts: dict[str, Attempt] = {}  # by the attempt's call id
+        # agents reserved for a callback whose phone did not answer, until its caller is
+        # dialled: the next reservation goes to someone else first, as a queued caller's
+        # next offer does (each reservation is a new call, with `tried` of its own)
+        self.tried: dict[str, set[str]] = {}
 
     def dispatch(self, now: float) -> None:
         """Before waiting callers are offered: the due callbacks the fairness rules let go
@@ -121,9 +125,11 @@ class Attempts:
             seq=desk.next_seq(), caller_answered=True, caller_number=cb.caller_number,
         )
         call.caller_leg = Leg.NONE
+        call.tried.update(self.tried.get(cb.id, ()))
         agent = self.flow.offering.pick(call, now)
         if agent is None:
             return False
+        self.tried[cb.id] = set(call.tried)  # emptied by the pick when all had a go
         call.queues_visited.append(cb.queue)
         desk.add_call(call)
         att = Attempt(cb.id, call, agent.id, started_at=now)
@@ -291,6 +297,7 @@ class Attempts:
     def _caller_answered(self, att: Attempt, now: float) -> None:
         desk, flow, call = self.desk, self.flow, att.call
         del self.attempts[call.call_id]  # from here on an ordinary call
+        self.tried.pop(att.callback_id, None)
         cb = self.book.book[att.callback_id].attempt_ended(
             AttemptResult.ANSWERED, now, call_id=call.call_id)
         self._attempted(att, cb, AttemptResult.ANSWERED, now)
@@ -328,6 +335,7 @@ class Attempts:
             self._finish_attempt(att, AttemptResult.FAILED, now)
         else:
             self._drop(att)
+            self.tried.setdefault(att.callback_id, set()).add(att.agent_id)
             cb = self.book.book[att.callback_id].released(now)
             self.book.changed(cb, now)
         self.flow.offering.dispatch(now)
@@ -382,6 +390,8 @@ class Attempts:
         """Forget the attempt's call: it never reached anyone (no call record)."""
         desk, call = self.desk, att.call
         self.attempts.pop(call.call_id, None)
+        if att.caller_dialled:
+            self.tried.pop(att.callback_id, None)
         desk.drop_call(call.call_id)
         for leg in (call.caller_channel, att.agent_channel, *(o.channel_id for o in call.offers)):
             if leg:
