@@ -30,6 +30,7 @@ from ari_app.domain.events import (
     CallStateChanged,
     CallSummary,
     DomainEvent,
+    OfferResult,
     Outcome,
 )
 from ari_app.domain.timestamps import parse_ari_timestamp
@@ -567,3 +568,33 @@ async def test_cancel_during_an_attempt_hangs_up_and_frees_the_agent(tmp_path: P
         assert "api-6" not in s.engine.core.callbacks
         with pytest.raises(KeyError):
             s.engine.cancel_callback("api-6", "user:ann")
+
+
+async def test_key_while_an_agent_rings_cancels_that_offer(tmp_path: Path) -> None:
+    """The caller presses the key while an agent's phone rings for them: that offer is
+    cancelled (not a RONA), and the callback takes the agent next."""
+    cfg = config()
+    cfg = cfg.model_copy(update={"ringing": cfg.ringing.model_copy(update={"rings": 12})})
+    async with scenario(cfg, tmp_path) as s:
+        s.login("1001")
+        s.phone("1001", answer_after=None)  # rings 60 s for the caller; nobody picks up
+        number_phone(s, "13900008")
+        caller = s.sim.place_call("13900008", "12345", dtmf=press_key())
+        await s.sink.wait_for(lambda e: isinstance(e, AgentStateChanged)
+                              and e.agent_id == "1001" and e.state == "ringing")
+        await s.engine.quiesce()
+        s.phone("1001", answer_after=2.0)  # the phone's next call is answered
+        left = (await s.sink.ended(caller)).summary
+        assert left.outcome is Outcome.CALLBACK
+        [offer] = left.offers
+        assert (offer.agent_id, offer.result) == ("1001", OfferResult.CANCELLED)
+        assert offer.ended_at - offer.started_at > PRESS_AT - 1  # rang until the key
+        done = await s.sink.wait_for(changed(f"cb-{caller}", "answered"), within=600)
+        assert done.agent_id == "1001"
+        await s.sink.ended(done.answered_call_id)
+        await all_gone(s)
+        [first, again] = creates(s, "PJSIP/agent1001")
+        assert first.params["originator"] == caller
+        assert s.sent("DELETE", f"/channels/{first.params['channelId']}")
+        assert again.body["variables"]["HOTLINE_CALLBACK"] == f"cb-{caller}"
+        assert rona_pauses(s, "1001") == []
