@@ -598,3 +598,20 @@ async def test_key_while_an_agent_rings_cancels_that_offer(tmp_path: Path) -> No
         assert s.sent("DELETE", f"/channels/{first.params['channelId']}")
         assert again.body["variables"]["HOTLINE_CALLBACK"] == f"cb-{caller}"
         assert rona_pauses(s, "1001") == []
+
+
+async def test_wait_from_the_dial_without_sl_from_first_arrival(tmp_path: Path) -> None:
+    cfg = config(in_queue=False, sl_from_first_arrival=False)
+    async with scenario(cfg, tmp_path) as s:
+        s.login("1001")
+        s.engine.pause("1001", "break")
+        number_phone(s, "13900010")
+        s.engine.schedule_callback(request(s, "api-10", "13900010"), 2)
+        await asyncio.sleep(60)  # the timeline: the agent comes back a minute later
+        s.engine.unpause("1001")
+        done = await s.sink.wait_for(changed("api-10", "answered"))
+        ended = (await s.sink.ended(done.answered_call_id)).summary
+        [attempted] = of_type(s, CallbackAttempted)
+        assert ended.arrived_at == attempted.started_at  # the dial, not the request
+        assert ended.arrived_at >= done.requested_at + 60
+        await all_gone(s)
