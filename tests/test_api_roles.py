@@ -16,14 +16,18 @@ from sqlalchemy.pool import StaticPool
 
 from ari_app.api import create_api
 from ari_app.api.access import Policy
+from ari_app.api.callback_routes import CallbackDesk
 from ari_app.api.control import TransferInfo
 from ari_app.api.workorder_routes import WorkOrderDesk
+from ari_app.callbacks import State
 from ari_app.records import models
+from ari_app.records.callbacks import SqlCallbackStore
 from ari_app.records.surveys import SqlSurveyStore
 from ari_app.records.workorders import SqlWorkOrderStore
 from ari_app.workorders import machine
 from ari_app.workorders.model import DEFAULT_LIMITS, OrderType, Origin, Urgency
 from ari_app.workorders.service import NewOrder, WorkOrders
+from tests.callback_rig import callback, desk
 from tests.qa_rig import (
     form_body,
     matrix_call,
@@ -111,6 +115,19 @@ def _memory_db() -> Engine:
 def workorder_desk() -> WorkOrderDesk:
     store = SqlWorkOrderStore(_memory_db())
     return WorkOrderDesk(WorkOrders(store, Cn2026(), "Asia/Shanghai"), store)
+
+
+def _callback(fake: FakeControl, user: str) -> dict[str, str]:
+    """A pending callback in ann's queue that ann (agent 1001) asked for."""
+    callbacks: CallbackDesk = fake.callbacks  # type: ignore[attr-defined]
+    cid = f"cb-m{next(_CALLBACK_IDS)}"
+    cb = callback(cid, "support", at=fake.clock().timestamp(), requested_by="agent:1001",
+                  state=State.REQUESTED)
+    callbacks.engine.schedule(cb, 2)
+    return {"callback_id": cid}
+
+
+_CALLBACK_IDS = iter(range(1_000_000))
 
 
 @dataclass
@@ -229,6 +246,16 @@ TABLE: dict[tuple[str, str], Row] = {
         {"admin"}, "/admin/workorders/limits", DEFAULT_LIMITS.as_json()
     ),
     ("GET", "/surveys"): Row(MINE, "/surveys?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z"),
+    # Callbacks (docs/callbacks.md)
+    ("POST", "/callbacks"): Row(MINE, "/callbacks", {"call_id": "c1", "reason": "请回电"}, 201),
+    ("GET", "/callbacks"): Row(MINE, "/callbacks"),
+    ("GET", "/callbacks/{callback_id}"): Row(MINE, "/callbacks/{callback_id}", setup=_callback),
+    ("GET", "/callbacks/{callback_id}/number"): Row(
+        {"supervisor"}, "/callbacks/{callback_id}/number", setup=_callback
+    ),
+    ("POST", "/callbacks/{callback_id}/cancel"): Row(
+        {"agent", "supervisor"}, "/callbacks/{callback_id}/cancel", setup=_callback
+    ),
     # Quality assurance (docs/qa.md)
     ("GET", "/qa/forms"): Row({"team_lead", "supervisor", "admin"}, "/qa/forms"),
     ("POST", "/qa/forms"): Row(
@@ -279,11 +306,14 @@ class Rig:
         self.fake.workorders = workorder_desk()  # type: ignore[attr-defined]
         self.fake.qa = qa_desk(  # type: ignore[attr-defined]
             {a.id: a.team for a in self.config.agents if a.team})
+        self.fake.callbacks = desk(  # type: ignore[attr-defined]
+            self.config, SqlCallbackStore(_memory_db()), self.clock)
         self.sink = ListSink()
         self.app = create_api(self.config, self.fake, self.sink, clock=self.clock,
                               workorders=self.fake.workorders,  # type: ignore[attr-defined]
                               qa=self.fake.qa,  # type: ignore[attr-defined]
-                              surveys=SqlSurveyStore(_memory_db()))
+                              surveys=SqlSurveyStore(_memory_db()),
+                              callbacks=self.fake.callbacks)  # type: ignore[attr-defined]
 
     async def token(self, user: str) -> str:
         reply = await call_app(self.app, "POST", "/auth/token", headers=basic(user))
@@ -333,7 +363,7 @@ async def test_no_or_wrong_credentials_get_401(method: str, path: str) -> None:
     rig = Rig()
     row = TABLE[(method, path)]
     target = row.path.format(session_id="m1", order_id="wo-1", evaluation_id="qe-1",
-                             form_id="f1")
+                             form_id="f1", callback_id="cb-1")
     for headers in ({}, basic("sue", "wrong"), basic("nobody", "x"), bearer("not-a-token")):
         reply = await call_app(rig.app, method, target, headers=headers, json=row.body)
         assert reply.status == 401, (headers, reply.body)

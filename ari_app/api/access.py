@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 Scope = Literal["self", "team", "all"]
 ObjectType = Literal[
     "agent", "call", "monitor", "recording", "config", "user", "queue", "workorder",
-    "evaluation", "qa_form", "survey",
+    "evaluation", "qa_form", "survey", "callback",
 ]
 AuditWhen = Literal["never", "always", "by_others"]
 Roles = Mapping[Role, Scope]

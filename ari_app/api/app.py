@@ -16,6 +16,7 @@ from ari_app.api.audit import Auditor, AuditSink
 from ari_app.api.auth import Clock, LoginThrottle, PasswordCheck, TokenStore
 from ari_app.api.body_guard import BodyGuard
 from ari_app.api.call_routes import call_routes
+from ari_app.api.callback_routes import CallbackDesk, callback_routes
 from ari_app.api.control import EngineControl
 from ari_app.api.errors import install_error_handlers
 from ari_app.api.phones import configured_phones
@@ -45,6 +46,7 @@ def create_api(
     token_ttl: timedelta = timedelta(minutes=15),
     throttle: LoginThrottle | None = None,
     workorders: WorkOrderDesk | None = None,
+    callbacks: CallbackDesk | None = None,
     surveys: SurveyQueries | None = None,
     qa: QaDesk | None = None,
 ) -> FastAPI:
@@ -129,6 +131,8 @@ def create_api(
     call_routes(ctx, app)
     supervision_routes(ctx, app)
     admin_routes(ctx, app)
+    if callbacks is not None:  # the engine and the records (ari_app.shell.callbacks)
+        callback_routes(ctx, app, callbacks)
     if workorders is not None:  # needs the records database (ari_app.records.workorders)
         workorder_routes(ctx, app, workorders)
     if surveys is not None:  # the records database (ari_app.records.surveys.SqlSurveyStore)

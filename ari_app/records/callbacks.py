@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, delete, insert, select
+from sqlalchemy import ColumnElement, Engine, Table, delete, insert, or_, select
 
 from ari_app.callbacks.model import OPEN_STATES, Callback, Kind, State
 from ari_app.domain.events import CallbackAttempted, CallbackChanged, DomainEvent
@@ -113,22 +113,46 @@ class SqlCallbackStore:
 
     def find(
         self, *, queues: Sequence[str] | None = None, agent_id: str | None = None,
-        states: Sequence[str] | None = None, limit: int = 200,
+        requested_by: Sequence[str] | None = None, states: Sequence[str] | None = None,
+        queue: str | None = None, limit: int = 200,
     ) -> list[Callback]:
-        """Newest first. `queues` and `agent_id` together: either matches (an agent sees
-        the callbacks assigned to them and those of their queues)."""
+        """Newest first. `queues`, `agent_id` and `requested_by` are one scope: a callback
+        matching any of those given (an agent sees the callbacks of their queues, those
+        dialled by them and those they asked for); none given, every callback. `states`
+        and `queue` narrow it."""
+        c = _CALLBACKS.c
+        scope: list[ColumnElement[bool]] = []
+        if queues is not None:
+            scope.append(c.queue.in_(list(queues)))
+        if agent_id is not None:
+            scope.append(c.agent_id == agent_id)
+        if requested_by is not None:
+            scope.append(c.requested_by.in_(list(requested_by)))
         q = select(_CALLBACKS)
-        if queues is not None and agent_id is not None:
-            q = q.where(_CALLBACKS.c.queue.in_(list(queues)) | (_CALLBACKS.c.agent_id == agent_id))
-        elif queues is not None:
-            q = q.where(_CALLBACKS.c.queue.in_(list(queues)))
-        elif agent_id is not None:
-            q = q.where(_CALLBACKS.c.agent_id == agent_id)
+        if scope:
+            q = q.where(or_(*scope))
         if states:
-            q = q.where(_CALLBACKS.c.state.in_(list(states)))
-        q = q.order_by(_CALLBACKS.c.requested_at.desc()).limit(limit)
+            q = q.where(c.state.in_(list(states)))
+        if queue is not None:
+            q = q.where(c.queue == queue)
+        q = q.order_by(c.requested_at.desc(), c.callback_id).limit(limit)
         with self.engine.connect() as conn:
             return [callback_of(r) for r in conn.execute(q).all()]
+
+    def call_of(self, call_id: str) -> tuple[str, str, str] | None:
+        """A finished call's (queue, agent id, caller number) from the `calls` record, for
+        a callback asked for on it: the number only where the records keep it in full
+        (`engine.caller_number_storage = "full"`), else ""."""
+        calls: Table = models.Call.__table__  # type: ignore[assignment]
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(calls.c.queue, calls.c.agent_id, calls.c.caller_number,
+                       calls.c.caller_number_storage).where(calls.c.call_id == call_id)
+            ).first()
+        if row is None:
+            return None
+        number = row.caller_number if row.caller_number_storage == "full" else ""
+        return row.queue, row.agent_id or "", number
 
     def requested_between(self, start: datetime, end: datetime) -> list[Callback]:
         """For the KPI report: callbacks requested in [start, end)."""

@@ -37,6 +37,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from ari_app.api import create_api
 from ari_app.api.audit import AuditSink
+from ari_app.api.callback_routes import CallbackDesk
 from ari_app.api.server import serve_api
 from ari_app.api.workorder_routes import WorkOrderDesk
 from ari_app.ari.client import AriClient
@@ -58,7 +59,7 @@ from ari_app.records.schema import SchemaError
 from ari_app.records.sink import RecordsEventSink
 from ari_app.records.types import AuditRecord
 from ari_app.records.writer import RecordWriter, writer_from_config
-from ari_app.shell.callbacks import callback_records
+from ari_app.shell.callbacks import RecentCalls, callback_desk, callback_records
 from ari_app.shell.control import SwitchboardControl
 from ari_app.shell.engine import Engine, ari_event_types
 from ari_app.shell.journal_sink import EventFanout, Journal, JournalAgentStates
@@ -128,11 +129,13 @@ class _LoggedAudit:
 
 def http_app(config: Config, control: SwitchboardControl, audit: AuditSink,
              registry: CollectorRegistry, clock: Callable[[], datetime],
-             workorders: WorkOrderDesk | None = None) -> FastAPI:
+             workorders: WorkOrderDesk | None = None,
+             callbacks: CallbackDesk | None = None) -> FastAPI:
     """The role-checked API plus `GET /metrics`, which is outside every policy: Prometheus
     scrapes without credentials, and the exposition holds no caller data (labels are
     queue and agent ids only)."""
-    app = create_api(config, control, audit, clock=clock, workorders=workorders)
+    app = create_api(config, control, audit, clock=clock, workorders=workorders,
+                     callbacks=callbacks)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -176,6 +179,8 @@ async def running(
             sinks.append(RecordsEventSink(writer, config.engine.site))
             callbacks = await callback_records(stack, writer.engine)
             sinks.append(callbacks)
+            recent = RecentCalls()  # a callback asked for on a call just handled
+            sinks.append(recent)
             known = await asyncio.to_thread(load_known, writer.engine)
             index = RecordingIndex(
                 LoopSink(writer, loop), retention_days=config.recordings.retention_days,
@@ -231,10 +236,12 @@ async def running(
         engine = Engine(config, client, sinks=sinks, clock=clock)
         stack.push_async_callback(engine.close)
         started = engine.now()
+        callback_api: CallbackDesk | None = None
         if writer is not None:
             await _resume(engine, writer)
             pending = await asyncio.to_thread(callbacks.store.pending)
             engine.restore_callbacks(pending)  # a restart loses no callback
+            callback_api = callback_desk(engine, callbacks, recent)
 
         async def on_event(event: Mapping[str, Any]) -> None:
             events.append(event)
@@ -278,7 +285,8 @@ async def running(
                 return datetime.fromtimestamp(eng.now(), UTC)
 
             control = SwitchboardControl(engine, index, writer.wait_idle if writer else None)
-            app = http_app(config, control, writer or _LoggedAudit(), registry, wall, desk)
+            app = http_app(config, control, writer or _LoggedAudit(), registry, wall, desk,
+                           callback_api)
             result.console = await add_console(stack, app, engine, kpi, control)
             server = await serve_api(app, config.http.host, config.http.port)
             stack.push_async_callback(server.stop)
