@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from ari_app.domain.events import SurveyFinished
+from ari_app.domain.events import CallbackAttempted, CallbackChanged, SurveyFinished
 from ari_app.domain.privacy import mask
 from ari_app.survey.machine import LOW_SCORE, satisfied
 
@@ -162,3 +162,33 @@ def survey_messages(site: str, event: SurveyFinished) -> list[Message]:
         out.append(Message(f"hotline/{site_seg}/alerts/{call_seg}/survey_low_score",
                            _dump(alert), retain=False))
     return out
+
+
+def callback_message(site: str, event: CallbackChanged | CallbackAttempted) -> Message:
+    """`hotline/{site}/callbacks/{callback_id}/{state}` after each move (requested, waiting,
+    due, dialling, answered, retry, failed, cancelled) and `.../attempt` when a dial of the
+    caller ends; not retained. The caller masked; no reason (free text: the API shows it to
+    those allowed)."""
+    seg = f"hotline/{_segment('site', site)}/callbacks/{_segment('callback_id', event.callback_id)}"
+    if isinstance(event, CallbackAttempted):
+        body: dict[str, Any] = {
+            "v": VERSION, "site": site, "callback_id": event.callback_id, "event": "attempt",
+            "at": iso(event.ended_at), "queue": event.queue, "attempt": event.attempt,
+            "agent_id": event.agent_id, "call_id": event.call_id,
+            "started_at": iso(event.started_at), "result": event.result,
+        }
+        return Message(f"{seg}/attempt", _dump(body), retain=False)
+    if not _EVENT.match(event.state):
+        raise MessageError(f"state {event.state!r} cannot be an event")
+    body = {
+        "v": VERSION, "site": site, "callback_id": event.callback_id, "event": event.state,
+        "at": iso(event.at), "kind": event.kind, "queue": event.queue, "state": event.state,
+        "caller": mask(event.caller_number or event.caller),
+        "requested_by": event.requested_by, "call_id": event.call_id,
+        "order_id": event.order_id, "attempts": event.attempts,
+        "max_attempts": event.max_attempts, "last_result": event.last_result,
+        "agent_id": event.agent_id,
+        "due_by": None if event.due_by is None else iso(event.due_by),
+        "answered_call_id": event.answered_call_id,
+    }
+    return Message(f"{seg}/{event.state}", _dump(body), retain=False)

@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from ari_app.config.settings import MqttSettings
 from ari_app.domain.backoff import Backoff
-from ari_app.domain.events import SurveyFinished
+from ari_app.domain.events import CallbackAttempted, CallbackChanged, SurveyFinished
 from ari_app.mqtt import messages
 from ari_app.mqtt.messages import Message, MessageError, Scalar
 
@@ -133,6 +133,15 @@ class MqttNotifier:
                 state=state, actor=actor, due_at=due_at,
             )
         except (MessageError, TypeError) as exc:
+            self._invalid(exc)
+            return
+        self._stream(msg)
+
+    def callback_event(self, event: CallbackChanged | CallbackAttempted) -> None:
+        """A callback moved or an attempt ended (a stream; the caller masked)."""
+        try:
+            msg = messages.callback_message(self.site, event)
+        except (MessageError, TypeError, ValueError) as exc:
             self._invalid(exc)
             return
         self._stream(msg)

@@ -4,13 +4,15 @@ Call states become `calls/{call_id}/{event}` (`overflow:voicemail` becomes event
 `overflow` with `"target": "voicemail"`); the end-of-wrap-up summary becomes event
 `summary`; agent states go to the retained `agents/{agent_id}/state`; a finished survey
 goes to `surveys/{call_id}/finished`, plus `alerts/{call_id}/survey_low_score` if it
-scored low.
+scored low; a callback's moves and attempts go to `callbacks/{callback_id}/{state|attempt}`.
 """
 
 from __future__ import annotations
 
 from ari_app.domain.events import (
     AgentStateChanged,
+    CallbackAttempted,
+    CallbackChanged,
     CallEnded,
     CallStateChanged,
     DomainEvent,
@@ -49,6 +51,8 @@ class MqttEventSink:
                              })
             case SurveyFinished():
                 n.survey_finished(event)
+            case CallbackChanged() | CallbackAttempted():
+                n.callback_event(event)
             case AgentStateChanged():
                 n.agent_state(event.agent_id, str(event.state), event.at, reason=event.reason,
                               call_id=event.call_id)
