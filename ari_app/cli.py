@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "ari_app.agi.cli",
     "ari_app.records.cli",
     "ari_app.records.workorder_cli",
+    "ari_app.records.callback_cli",  # after workorder_cli: adds `report callbacks`
     "recordings.cli",
     "kpi.cli",
     "pbxsim.cli",
