@@ -65,6 +65,10 @@ class CoreCallbacks:
 
     def _apply(self, commands: list[object]) -> None:
         self.rig._run(commands)  # type: ignore[arg-type]
+        self.flush()
+
+    def flush(self) -> None:
+        """Write what the core published since (after driving `rig` directly)."""
         events = [e for e in self.rig.published
                   if isinstance(e, CallbackChanged | CallbackAttempted)]
         self.rig.published.clear()
@@ -103,3 +107,13 @@ def with_queues(config: Config, **queues: tuple[str, ...]) -> Config:
         for a in config.agents
     )
     return config.model_copy(update={"agents": agents})
+
+
+def with_dial(config: Config, queue: str = "support") -> Config:
+    """The config with `queue`'s callbacks dialled through `PJSIP/{number}@carrier`."""
+    queues = tuple(
+        q.model_copy(update={"callback": q.callback.model_copy(
+            update={"dial": "PJSIP/{number}@carrier"})}) if q.name == queue else q
+        for q in config.queues
+    )
+    return config.model_copy(update={"queues": queues})

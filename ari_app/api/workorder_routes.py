@@ -7,6 +7,8 @@ line goes to `on_event` (MQTT) on the loop.
 """
 
 import asyncio
+import contextlib
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -18,9 +20,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ari_app.api.access import Access, ApiContext, Policy, Roles, Scope
 from ari_app.api.auth import Principal
+from ari_app.api.callback_routes import NUMBER, QUEUE, CallbackDesk, new_callback, requester
 from ari_app.api.control import Conflict, InvalidState, NotFound
 from ari_app.api.errors import ApiError
 from ari_app.api.schemas import CALL_ID, RECORDING_NAME
+from ari_app.callbacks import Callback, Kind
 from ari_app.domain.privacy import mask
 from ari_app.workorders import machine
 from ari_app.workorders.machine import Action, Actor
@@ -79,6 +83,7 @@ class WorkOrderDesk:
     service: WorkOrders
     queries: OrderQueries
     on_event: Callable[[OrderEvent, WorkOrder], None] = lambda event, order: None
+    callbacks: CallbackDesk | None = None  # the follow-up's callback (回访); None: by hand
 
     async def run(self, func: Callable[..., T], *args: Any) -> T:
         try:
@@ -136,6 +141,15 @@ class FollowUpIn(_Body):
 
 class ScheduleIn(_Body):
     note: Annotated[str, Field(pattern=TEXT)] | None = None
+    number: Annotated[str | None, Field(
+        pattern=NUMBER, description="the number to call (default: the order's call's caller)"
+    )] = None
+    queue: Annotated[str | None, Field(
+        pattern=QUEUE, description="the queue whose agents call (default: the call's)"
+    )] = None
+    within_days: Annotated[int | None, Field(
+        ge=0, le=30, description="working days (default: the queue's within_working_days)"
+    )] = None
 
 
 class LimitsIn(_Body):
@@ -183,6 +197,8 @@ class OrderOut(BaseModel):
     satisfied: bool | None
     reopen_count: int
     events: list[EventOut] | None = None
+    follow_up_callback: str | None = Field(
+        default=None, description="the follow-up's callback (POST .../follow-up/schedule)")
 
 
 class ReportLineOut(BaseModel):
@@ -242,6 +258,15 @@ def sees(who: Principal, scope: Scope, order: WorkOrder) -> bool:
     if scope == "self":
         return bool(who.agent_id) and order.agent_id == who.agent_id
     return bool(who.team) and order.team == who.team
+
+
+def follow_up_id(order: WorkOrder) -> str:
+    """The callback of this round's follow-up: one per round (a reopened order's next
+    follow-up is a new one)."""
+    cid = f"fu-{order.order_id}-{order.reopen_count}"
+    if len(cid) <= 64:
+        return cid
+    return f"fu-{hashlib.sha256(order.order_id.encode()).hexdigest()[:40]}-{order.reopen_count}"
 
 
 def workorder_routes(ctx: ApiContext, app: FastAPI, desk: WorkOrderDesk) -> None:
@@ -421,13 +446,49 @@ def workorder_routes(ctx: ApiContext, app: FastAPI, desk: WorkOrderDesk) -> None
 
     schedule = policy("workorder.follow_up_start", MINE)
 
+    async def follow_up_callback(access: Access, order_id: str, body: ScheduleIn) -> (
+        tuple[Callback, int] | None
+    ):
+        """The follow-up's callback, or None (no number known: the follow-up is by hand)."""
+        if desk.callbacks is None:
+            if body.number or body.queue or body.within_days is not None:
+                raise ApiError(422, "body: callbacks are off; record the result by hand")
+            return None
+        order = await desk.run(desk.queries.get, order_id)
+        origin = (await asyncio.to_thread(desk.callbacks.origin, order.call_id)
+                  if order.call_id else None)
+        number = body.number or (origin.number if origin else "")
+        if not number:
+            return None
+        queue = body.queue or (origin.queue if origin else "")
+        if not queue and len(ctx.config.queues) == 1:
+            queue = ctx.config.queues[0].name
+        if not queue:
+            raise ApiError(422, "body.queue: required (the order has no call to take it from)")
+        reason = f"回访 work order {order_id}" + (f": {body.note}" if body.note else "")
+        cb, days = new_callback(
+            ctx.config, follow_up_id(order), kind=Kind.FOLLOW_UP, queue=queue, number=number,
+            reason=reason, requested_by=requester(access.who), call_id=order.call_id,
+            now=ctx.clock().timestamp(), order_id=order.order_id,
+        )
+        return cb, days if body.within_days is None else body.within_days
+
     @app.post("/workorders/{order_id}/follow-up/schedule", tags=tags, response_model=OrderOut,
               **schedule.options(404, 409, 422))
     async def schedule_follow_up(order_id: OrderIdPath, body: ScheduleIn,
                                  access: Annotated[Access, Depends(schedule)]) -> OrderOut:
-        """回访 planned. (The callbacks feature will place the call; until then the result
-        is recorded by hand with POST .../follow-up.)"""
-        return await act(access, order_id, machine.StartFollowUp(body.note or ""))
+        """回访 planned. With a number (`number`, or the order's call's caller while the
+        engine or the records know it) a callback of kind `follow_up` linked to the order is
+        scheduled (`follow_up_callback`; its agent sees the order id); without one the call
+        is made by hand. Either way the caller's verdict is recorded with POST .../follow-up,
+        which also cancels the callback if it is still pending."""
+        planned = await follow_up_callback(access, order_id, body)
+        notes = {} if planned is None else {
+            "callback": planned[0].id, "within_days": str(planned[1])}
+        out = await act(access, order_id, machine.StartFollowUp(body.note or ""), **notes)
+        if planned is not None and desk.callbacks is not None:
+            out.follow_up_callback = desk.callbacks.engine.schedule(*planned).id
+        return out
 
     follow = policy("workorder.follow_up", MINE)
 
@@ -435,10 +496,16 @@ def workorder_routes(ctx: ApiContext, app: FastAPI, desk: WorkOrderDesk) -> None
               **follow.options(404, 409, 422))
     async def follow_up(order_id: OrderIdPath, body: FollowUpIn,
                         access: Annotated[Access, Depends(follow)]) -> OrderOut:
-        """回访 result: satisfied archives the order, dissatisfied reopens it (重办)."""
-        return await act(access, order_id, machine.FollowUpResult(body.satisfied,
-                                                                  body.note or ""),
-                         satisfied=str(body.satisfied).lower())
+        """回访 result: satisfied archives the order, dissatisfied reopens it (重办). A
+        follow-up callback still pending is cancelled (the caller was reached otherwise)."""
+        before = await desk.run(desk.queries.get, order_id)
+        out = await act(access, order_id, machine.FollowUpResult(body.satisfied,
+                                                                 body.note or ""),
+                        satisfied=str(body.satisfied).lower())
+        if desk.callbacks is not None:
+            with contextlib.suppress(KeyError):  # none, or already over
+                desk.callbacks.engine.cancel(follow_up_id(before), access.who.name)
+        return out
 
     show_limits = Policy(ctx, "workorder.limits_show", "config", ADMINS)
 

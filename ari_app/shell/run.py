@@ -260,7 +260,7 @@ async def running(
             stack.push_async_callback(_cancel, purge_task)
         desk = None
         if writer is not None:  # work orders: reminders and escalation on the loop clock
-            desk = workorder_desk(config, writer.engine, notifier)
+            desk = workorder_desk(config, writer.engine, notifier, callback_api)
             check_task = asyncio.create_task(check_every(
                 desk, CHECK_SECONDS, lambda: datetime.fromtimestamp(now(), UTC),
             ), name="workorders-deadlines")

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from ari_app.api.callback_routes import CallbackDesk
 from ari_app.api.workorder_routes import WorkOrderDesk
 from ari_app.config.settings import Config
 from ari_app.config.site_calendar import site_calendar
@@ -22,7 +23,11 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 60.0
 
 
-def workorder_desk(config: Config, engine: Engine, notifier: MqttNotifier | None) -> WorkOrderDesk:
+def workorder_desk(
+    config: Config, engine: Engine, notifier: MqttNotifier | None,
+    callbacks: CallbackDesk | None = None,
+) -> WorkOrderDesk:
+    """`callbacks`: a follow-up (回访) is a callback of kind follow_up linked to the order."""
     store = SqlWorkOrderStore(engine)
     service = WorkOrders(store, site_calendar(config), config.calendar.timezone)
 
@@ -37,7 +42,7 @@ def workorder_desk(config: Config, engine: Engine, notifier: MqttNotifier | None
             log.info("work order %s: %s (%s, due %s)", order.order_id, event.action,
                      order.department or "not assigned", order.due_at.isoformat())
 
-    return WorkOrderDesk(service, store, publish)
+    return WorkOrderDesk(service, store, publish, callbacks)
 
 
 async def check_every(
