@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "ari_app.records.cli",
     "ari_app.records.workorder_cli",
     "ari_app.records.callback_cli",  # after workorder_cli: adds `report callbacks`
+    "ari_app.records.qa_cli",  # after workorder_cli: adds `report qa` to its `report`
     "recordings.cli",
     "kpi.cli",
     "pbxsim.cli",
