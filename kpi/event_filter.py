@@ -14,10 +14,11 @@ from ari_app.domain.variables import CHANNEL_VARS
 ARI_EVENT_TYPES = KNOWN_EVENT_TYPES  # every event type of Asterisk 22's events.json
 
 # The ARI events the KPIs are computed from; everything else is skipped cheaply.
+# ChannelDtmfReceived: the post-call survey's answers (kpi.surveys).
 RELEVANT_TYPES = frozenset({
     "StasisStart", "ChannelVarset", "ChannelStateChange", "Dial", "ChannelHangupRequest",
     "ChannelDestroyed", "ChannelHold", "ChannelUnhold", "BridgeBlindTransfer",
-    "BridgeAttendedTransfer", "ChannelTransfer",
+    "BridgeAttendedTransfer", "ChannelTransfer", "ChannelDtmfReceived",
 })
 NOISE_TYPES = ARI_EVENT_TYPES - RELEVANT_TYPES
 _NOISE_TYPE_BYTES = frozenset(t.encode() for t in NOISE_TYPES)
@@ -25,7 +26,9 @@ _NOISE_TYPE_BYTES = frozenset(t.encode() for t in NOISE_TYPES)
 # variable is a HOTLINE_* one. One dict probe per line on the replay hot path.
 SKIP_KIND: dict[bytes, bool] = {**dict.fromkeys(_NOISE_TYPE_BYTES, True), b"ChannelVarset": False}
 
-# The channel variables the fold reads (roles, queue, agent, call; see docs/kpi.md).
+# The channel variables the fold reads from snapshots (roles, queue, agent, call; the
+# survey's agent): what `ari.conf`'s channelvars lists. Every HOTLINE_* ChannelVarset is
+# kept, so the survey's HOTLINE_SURVEY_QUESTION / _RESULT reach the fold as events.
 HOTLINE_VARS = CHANNEL_VARS
 
 

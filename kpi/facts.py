@@ -83,7 +83,29 @@ class WrapUp(NamedTuple):
     wrapup_ms: int
 
 
+class SurveyOffered(NamedTuple):
+    """The post-call survey started: `HOTLINE_SURVEY` (the credited agent) was set on the
+    caller's channel. `queue` is the caller's HOTLINE_QUEUE."""
+
+    queue: str
+    at: int
+    agent: str
+
+
+class SurveyEnded(NamedTuple):
+    """A survey's outcome (kpi.surveys): `HOTLINE_SURVEY_RESULT`, else from the answers
+    when the caller hung up. `score` is the mean of the answers given (None: none)."""
+
+    queue: str
+    at: int
+    agent: str
+    outcome: str  # an ari_app.domain.events.SurveyOutcome value
+    score: float | None
+    satisfied: bool  # completed and score >= 4: counts toward csat
+
+
 Fact = (
     LegOffered | LegPresented | LegAnswered | LegUnanswered
     | CallAnswered | CallAbandoned | CallTransferred | CallHandled | WrapUp
+    | SurveyOffered | SurveyEnded
 )

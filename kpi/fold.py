@@ -16,7 +16,8 @@ Robustness, all counted in `state.counters` and never fatal:
 
 The fold's parts, one module each: `kpi.fold_state` (what it carries between events),
 `kpi.event_filter` (which events it reads), `kpi.event_time` (timestamps),
-`kpi.call_legs` (agent legs and calls), `kpi.transfers`, `kpi.agent_states`. This module
+`kpi.call_legs` (agent legs and calls), `kpi.transfers`, `kpi.surveys` (the post-call
+survey), `kpi.agent_states`. This module
 orders, deduplicates and dispatches events, and holds the replay hot path.
 """
 
@@ -55,6 +56,7 @@ from kpi.fold_state import (
     prune,
 )
 from kpi.journal import kept_lines
+from kpi.surveys import SURVEY_VARS, caller_gone, survey_digit, survey_var
 from kpi.transfers import hotline_transfer, transfer
 
 __all__ = [  # the fold's API, whatever module defines it
@@ -81,6 +83,8 @@ def _dedupe_key(kind: str, event: Event) -> tuple[Any, ...]:
         extra = snap.get("state") if is_map(snap) else None
     elif kind == "ChannelHangupRequest":
         extra = (event.get("cause"), event.get("soft"))
+    elif kind == "ChannelDtmfReceived":
+        extra = (event.get("digit"), event.get("duration_ms"))
     elif kind.startswith("Hotline"):
         extra = tuple(sorted((k, repr(v)) for k, v in event.items()))
     else:
@@ -304,6 +308,8 @@ def _handle(state: KpiState, ms: int, kind: str, event: Event) -> None:
             ch = channel_of(state, event.get("peer"), ms, kind)
             if ch is not None:
                 dial(state, ch, ms, event.get("dialstatus"))
+        elif kind == "ChannelDtmfReceived":
+            survey_digit(state, event)
         elif kind.startswith("Hotline"):
             _hotline(state, ms, kind, event)
         else:
@@ -313,14 +319,18 @@ def _handle(state: KpiState, ms: int, kind: str, event: Event) -> None:
     if ch is None:
         return
     if kind == "ChannelVarset":
+        name = event.get("variable")
+        if name in SURVEY_VARS:  # events of the survey, not a channel's latest value
+            survey_var(state, ch, ms, name, event.get("value"))
         if ms >= ch.vars_ms:
-            name = event.get("variable")
             set_var(ch, name, event.get("value"))
             ch.vars_ms = ms
             if name == "HOTLINE_ROLE" or name == "HOTLINE_CALL_ID":
                 roles_changed(state, ch)
     elif kind == "ChannelHangupRequest":
         ended(state, ch, ms, event.get("cause"))
+        if ch.id in state.surveys:
+            caller_gone(state, ch.id)
     elif kind == "StasisStart":
         if ch.started_ms is None or ms < ch.started_ms:
             ch.started_ms = ms
@@ -330,6 +340,8 @@ def _handle(state: KpiState, ms: int, kind: str, event: Event) -> None:
                 state.waiting[ch.id] = call
     elif kind == "ChannelDestroyed":
         ended(state, ch, ms, event.get("cause"))
+        if ch.id in state.surveys:
+            caller_gone(state, ch.id)
         state.channels.pop(ch.id, None)
         state.talking.pop(ch.id, None)
         state.ended[ch.id] = ms

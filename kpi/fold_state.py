@@ -1,9 +1,9 @@
-"""The fold's state: what it knows about channels, calls and agents between events.
+"""The fold's state: what it knows about channels, calls, surveys and agents between events.
 
 `KpiState` is everything `kpi.fold.apply` carries from one event to the next; `Channel`,
-`Call` and `AgentStatus` are its parts. The views the live gauges read (`calls_waiting`,
-`agents_by_state`) and `prune`, which keeps a long-running engine's state bounded, are
-here too: they look only at the state, never at events.
+`Call`, `SurveyRun` and `AgentStatus` are its parts. The views the live gauges read
+(`calls_waiting`, `agents_by_state`) and `prune`, which keeps a long-running engine's state
+bounded, are here too: they look only at the state, never at events.
 """
 
 from __future__ import annotations
@@ -62,6 +62,19 @@ class Call:
     legs: list[Channel] = field(default_factory=list)  # answered agent legs
 
 
+@dataclass(slots=True, eq=False)
+class SurveyRun:
+    """A post-call survey on a caller's channel, from `HOTLINE_SURVEY` to its outcome."""
+
+    queue: str
+    agent: str  # the credited agent (HOTLINE_SURVEY's value)
+    at: int  # period anchor: the call's arrival, else the survey's start
+    started_ms: int
+    answers: list[int | None] = field(default_factory=list)  # per question, None: none yet
+    asking: int = 0  # the question (1-based) whose marker is set and not yet answered
+    keys: str = ""  # that question's valid keys
+
+
 @dataclass(slots=True)
 class AgentStatus:
     """An agent's latest HotlineAgentState."""
@@ -87,6 +100,7 @@ class KpiState:
     talking: dict[str, Channel] = field(default_factory=dict)  # answered agent legs, not ended
     agents: dict[str, AgentStatus] = field(default_factory=dict)
     last_call: dict[str, tuple[str, int]] = field(default_factory=dict)  # agent -> call
+    surveys: dict[str, SurveyRun] = field(default_factory=dict)  # caller channel id -> run
     ended: OrderedDict[str, int] = field(default_factory=OrderedDict)  # bounded
     recent: set[Any] = field(default_factory=set)  # dedupe keys, bounded…
     recent_order: deque[Any] = field(default_factory=deque)  # …oldest first, evicted first
@@ -123,6 +137,11 @@ def prune(state: KpiState, stale_ms: int = STALE_MS) -> int:
         state.talking.pop(cid, None)
     if stale:
         state.counters["pruned_channels"] = state.counters.get("pruned_channels", 0) + len(stale)
+    lost = [cid for cid, run in state.surveys.items() if run.started_ms < limit]
+    for cid in lost:  # its caller's end never came: no outcome, counted
+        del state.surveys[cid]
+    if lost:
+        state.counters["pruned_surveys"] = state.counters.get("pruned_surveys", 0) + len(lost)
     return len(stale)
 
 

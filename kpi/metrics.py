@@ -27,6 +27,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
+from ari_app.domain.events import SurveyOutcome
 from kpi.facts import (
     CallAbandoned,
     CallAnswered,
@@ -37,10 +38,13 @@ from kpi.facts import (
     LegOffered,
     LegPresented,
     LegUnanswered,
+    SurveyEnded,
+    SurveyOffered,
     WrapUp,
 )
 from kpi.fold import Event, KpiState, agents_by_state, apply, calls_waiting
 from kpi.params import KpiParams, is_rona, is_short_abandon, within_rings, within_threshold
+from kpi.surveys import SurveyTally
 
 QUEUE_COUNTERS = {
     "hotline_calls_offered": "Calls whose outcome (answered or abandoned) is known",
@@ -53,6 +57,10 @@ QUEUE_COUNTERS = {
     "hotline_call_talk_seconds": "Talk time of handled calls",
     "hotline_call_hold_seconds": "Hold time of handled calls",
     "hotline_call_wrapup_seconds": "Wrap-up time after handled calls",
+    "hotline_survey_offered": "Post-call surveys started (HOTLINE_SURVEY set on the caller)",
+    "hotline_survey_completed": "Post-call surveys completed (every question answered)",
+    "hotline_survey_satisfied": "Completed surveys scoring 4 or more (csat's numerator)",
+    "hotline_survey_score": "Sum of the scores of completed surveys (/ completed = mean)",
 }
 AGENT_COUNTERS = {
     "hotline_agent_offers": "Agent legs created",
@@ -62,6 +70,10 @@ AGENT_COUNTERS = {
     "hotline_agent_rona": "Agent legs that rang X·P or longer without answer",
     "hotline_agent_busy": "Agent legs refused busy",
     "hotline_agent_unavailable": "Agent legs whose phone was unreachable",
+    "hotline_agent_survey_offered": "Post-call surveys credited to the agent",
+    "hotline_agent_survey_completed": "Completed surveys credited to the agent",
+    "hotline_agent_survey_satisfied": "Completed surveys credited to the agent scoring 4+",
+    "hotline_agent_survey_score": "Sum of the scores of the agent's completed surveys",
 }
 HISTOGRAMS = {
     "hotline_call_wait_seconds": ("queue", "Wait of answered calls, arrival to answer"),
@@ -77,11 +89,17 @@ GAUGES = {
     "hotline_agents_wrapup": "Agents in wrap-up",
     "hotline_agents_on_call": "Agent legs answered and not yet ended",
 }
+SURVEY_GAUGES = {
+    "hotline_survey_csat": ("queue", "Share of completed surveys scoring 4 or 5, since start"),
+    "hotline_survey_avg_score": ("queue", "Mean score of completed surveys, since start"),
+    "hotline_agent_survey_csat": ("agent", "The agent's csat (completed surveys), since start"),
+    "hotline_agent_survey_avg_score": ("agent", "The agent's mean survey score, since start"),
+}
 
 
 def exported_metric_names() -> frozenset[str]:
     """Every sample name this module can expose (what dashboards may query)."""
-    names: set[str] = set(GAUGES)
+    names: set[str] = set(GAUGES) | set(SURVEY_GAUGES)
     for base in (*QUEUE_COUNTERS, *AGENT_COUNTERS):
         names.update({base + "_total", base + "_created"})
     for base in HISTOGRAMS:
@@ -139,6 +157,27 @@ class _Gauges(Collector):
         return iter(())
 
 
+class _SurveyGauges(Collector):
+    """csat and mean score per queue and per agent since start, from the surveys' tallies
+    (`kpi.surveys.SurveyTally`, as the report computes them); no sample before a name's
+    first completed survey (0/0 is no figure). Over a window, PromQL divides the counters."""
+
+    def __init__(self, queues: dict[str, SurveyTally], agents: dict[str, SurveyTally]) -> None:
+        self._tallies = {"queue": queues, "agent": agents}
+
+    def collect(self) -> Iterator[Metric]:
+        for name, (label, doc) in SURVEY_GAUGES.items():
+            family = GaugeMetricFamily(name, doc, labels=[label])
+            for key, tally in sorted(self._tallies[label].items()):
+                value = tally.csat if name.endswith("_csat") else tally.avg_score
+                if value is not None:
+                    family.add_metric([key], value)
+            yield family
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+
 class KpiMetrics:
     """Live KPI metrics in `registry`; feed it every ARI event (or the facts you folded).
 
@@ -175,6 +214,9 @@ class KpiMetrics:
             "hotline_agent_ring_seconds"][1], ["agent"], registry=registry, buckets=ring_edges)
         queue_names, agent_ids = tuple(queues), tuple(agents)
         registry.register(_Gauges(self.state, now, queue_names))
+        self.surveys_by_queue: dict[str, SurveyTally] = {}
+        self.surveys_by_agent: dict[str, SurveyTally] = {}
+        registry.register(_SurveyGauges(self.surveys_by_queue, self.surveys_by_agent))
         for queue in queue_names:
             for name in QUEUE_COUNTERS:
                 self._c[name].labels(queue)
@@ -236,6 +278,25 @@ class KpiMetrics:
                     inc("hotline_agent_unavailable", f.agent)
                 elif is_rona(f.ring_ms, f.status, p):
                     inc("hotline_agent_rona", f.agent)
+            elif isinstance(f, SurveyOffered | SurveyEnded):
+                self._survey(f)
+
+    def _survey(self, f: SurveyOffered | SurveyEnded) -> None:
+        """Counters per queue and per agent, and the tallies the csat / mean gauges read
+        (the same `SurveyTally` rules as the report)."""
+        for prefix, label, tallies in (
+            ("hotline_survey", f.queue, self.surveys_by_queue),
+            ("hotline_agent_survey", f.agent, self.surveys_by_agent),
+        ):
+            tallies.setdefault(label, SurveyTally()).add(f)
+            if isinstance(f, SurveyOffered):
+                self._inc(f"{prefix}_offered", label)
+            elif f.outcome == SurveyOutcome.COMPLETED:
+                self._inc(f"{prefix}_completed", label)
+                if f.satisfied:
+                    self._inc(f"{prefix}_satisfied", label)
+                if f.score is not None:
+                    self._inc(f"{prefix}_score", label, f.score)
 
 
 def render_metrics(registry: CollectorRegistry) -> tuple[bytes, str]:

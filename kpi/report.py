@@ -25,6 +25,8 @@ from kpi.facts import (
     LegOffered,
     LegPresented,
     LegUnanswered,
+    SurveyEnded,
+    SurveyOffered,
     WrapUp,
 )
 from kpi.fold import KpiState
@@ -36,6 +38,7 @@ from kpi.params import (
     within_rings,
     within_threshold,
 )
+from kpi.surveys import SURVEY_FIELDS, SurveyTally
 
 Period = Literal["hour", "day"] | None
 TOTAL = "total"
@@ -49,6 +52,7 @@ AGENT_FIELDS = (
     "offers", "presented", "answered", "answered_within_rings", "rona", "busy", "unavailable",
     "answer_timeliness", "avg_ring_seconds", "rings_histogram",
 )
+# SURVEY_FIELDS (kpi.surveys): queues and agents both have them; CSV has them once, last
 
 
 @dataclass(slots=True)
@@ -66,6 +70,7 @@ class QueueTally:
     handle_ms: int = 0
     wrapup_ms: int = 0
     transferred: int = 0
+    survey: SurveyTally = field(default_factory=SurveyTally)
 
     def figures(self) -> dict[str, Any]:
         eligible = self.offered - self.short_abandoned
@@ -83,6 +88,7 @@ class QueueTally:
             "max_wait_seconds": None if self.max_wait_ms is None else self.max_wait_ms / 1000,
             "aht_seconds": _mean_s(self.handle_ms + self.wrapup_ms, self.handled),
             "transferred": self.transferred,
+            **self.survey.figures(),
         }
 
 
@@ -99,6 +105,7 @@ class AgentTally:
     unavailable: int = 0
     ring_sum_ms: int = 0
     rings: dict[int, int] = field(default_factory=dict)
+    survey: SurveyTally = field(default_factory=SurveyTally)
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -112,6 +119,7 @@ class AgentTally:
             "answer_timeliness": _ratio(self.within_rings, self.answered + self.rona),
             "avg_ring_seconds": _mean_s(self.ring_sum_ms, self.answered),
             "rings_histogram": {str(k): self.rings[k] for k in sorted(self.rings)},
+            **self.survey.figures(),
         }
 
 
@@ -232,6 +240,9 @@ def summarise(
                 g.unavailable += 1
             elif is_rona(fact.ring_ms, fact.status, params):
                 g.rona += 1
+        elif isinstance(fact, SurveyOffered | SurveyEnded):
+            q(fact.queue, fact.at).survey.add(fact)
+            a(fact.agent, fact.at).survey.add(fact)
     counters = dict(state.counters) if isinstance(state, KpiState) else {}
     return Report(params, by, queues, agents, counters)
 
@@ -269,13 +280,14 @@ def render_csv(report: Report) -> str:
     """One row per (kind, period, name); queue and agent columns side by side."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["kind", "period", "name", *QUEUE_FIELDS, *AGENT_FIELDS])
+    writer.writerow(["kind", "period", "name", *QUEUE_FIELDS, *AGENT_FIELDS, *SURVEY_FIELDS])
     for kind, period, name, figures in _rows(report):
         cols = QUEUE_FIELDS if kind == "queue" else AGENT_FIELDS
         values = {k: _cell(figures[k]) for k in cols}
         writer.writerow([kind, period, name,
                          *(values.get(k, "") for k in QUEUE_FIELDS),
-                         *(values.get(k, "") for k in AGENT_FIELDS)])
+                         *(values.get(k, "") for k in AGENT_FIELDS),
+                         *(_cell(figures[k]) for k in SURVEY_FIELDS)])
     return buf.getvalue()
 
 
@@ -292,7 +304,8 @@ def _table(title: str, keys: tuple[str, ...], rows: list[list[str]]) -> str:
 _QUEUE_SHORT = ("offered", "answered", "abandoned", "short_abandoned",
                 "answered_within_threshold", "service_level", "service_level_offered",
                 "answer_rate", "abandon_rate", "asa_seconds", "max_wait_seconds",
-                "aht_seconds", "transferred")
+                "aht_seconds", "transferred", *SURVEY_FIELDS)
+_AGENT_SHORT = (*AGENT_FIELDS, *SURVEY_FIELDS)
 
 
 def render_table(report: Report) -> str:
@@ -306,7 +319,7 @@ def render_table(report: Report) -> str:
         if kind == "queue":
             qrows.append([period, name, *(_cell(figures[k]) for k in _QUEUE_SHORT)])
         else:
-            arows.append([period, name, *(_cell(figures[k]) for k in AGENT_FIELDS)])
+            arows.append([period, name, *(_cell(figures[k]) for k in _AGENT_SHORT)])
     parts = [head, "", _table("Queues", _QUEUE_SHORT, qrows), "",
-             _table("Agents", AGENT_FIELDS, arows)]
+             _table("Agents", _AGENT_SHORT, arows)]
     return "\n".join(parts) + "\n"

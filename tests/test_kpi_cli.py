@@ -20,6 +20,9 @@ AGENT_KEYS = {
     "offers", "presented", "answered", "answered_within_rings", "rona", "busy", "unavailable",
     "answer_timeliness", "avg_ring_seconds", "rings_histogram",
 }
+SURVEY_KEYS = {"survey_offered", "survey_completed", "survey_avg_score", "csat"}
+QUEUE_KEYS |= SURVEY_KEYS
+AGENT_KEYS |= SURVEY_KEYS
 
 
 def journals(traces_dir: Path) -> list[str]:
