@@ -15,7 +15,10 @@ simulator with every duration scaled down: a ring period of 1 s (a cadence of ou
 - call B: 1001 answers at once (answered within T);
 - call C hangs up after 1.5 s unanswered (short abandon, < S = 5 s) and call D after 7 s
   (abandon), both while 1001 and 1002 talk and 1004/1005 are busy or unreachable;
-- B and A end (talk, wrap-up: AHT).
+- B and A end (talk, wrap-up: AHT);
+- call E: 1001 answers and hangs up first after 1 s; the caller answers the post-call
+  survey's one question with a 5 (completed, satisfied: CSAT and mean score by queue and
+  by agent).
 
 A private Prometheus (temp config derived from docker/prometheus/prometheus.yml's `hotline`
 job, scrape every 1 s, temp storage, a free loopback port) has scraped the engine before
@@ -50,10 +53,13 @@ from ari_app.domain.events import (
     AgentStateChanged,
     CallStateChanged,
     DomainEvent,
+    SurveyFinished,
+    SurveyOutcome,
     TransferCompleted,
 )
 from ari_app.shell.run import Running, running
 from pbxsim.config import EndpointBehaviour, SimConfig
+from pbxsim.dtmf import DtmfPress
 from pbxsim.server import Simulator
 from tests.callflow_rig import PIN, PIN_HASH
 from tests.conftest import ROOT
@@ -110,6 +116,9 @@ def engine_config(tmp_path: Path) -> Config:
             "name": "support", "numbers": ["12345"], "sl_seconds": SL_SECONDS,
             "short_abandon_seconds": 5.0, "wrapup_seconds": 1.0,
             "greeting": ["sound:hotline-welcome"],
+            # one question; only a call whose agent hangs up first (E) gets it
+            "survey": {"enabled": True, "timeout_seconds": 2.0, "retries": 1,
+                       "questions": [{"prompt": ["sound:survey-rate"], "keys": "12345"}]},
         }],
         "agents": [
             {"id": a, "endpoint": f"PJSIP/agent{a}", "pin_hash": PIN_HASH} for a in AGENTS
@@ -337,6 +346,14 @@ async def scripted_calls(sim: Simulator, r: Running, seen: Collector) -> None:
         done = agent_is(agent, AgentState.AVAILABLE)
         if engine.core.agents.require(agent).state is not AgentState.AVAILABLE:
             await seen.wait_for(done, STEP)
+    # E: the agent hangs up first; the caller keys 5 (a key before the question, in the
+    # talk, would not count: the next one answers)
+    e = sim.place_call("13900000005", "12345", talk=1.0, hangup_by="agent",
+                       dtmf=[DtmfPress(after, "5") for after in (1.5, 3.0, 4.5)])
+    survey = await seen.wait_for(
+        lambda ev: isinstance(ev, SurveyFinished) and ev.call_id == e, STEP)
+    outcomes[e] = (await seen.ended(e, within=STEP)).summary
+    assert (survey.outcome, survey.score) == (SurveyOutcome.COMPLETED, 5.0), survey
     assert [str(outcomes[x].outcome) for x in (a, b, c, d)] == [
         "answered", "answered", "abandoned", "abandoned"], outcomes
     assert outcomes[a].wait_seconds > SL_SECONDS > outcomes[b].wait_seconds, outcomes
@@ -391,7 +408,9 @@ async def test_every_dashboard_panel_returns_data_from_prometheus(tmp_path: Path
 
             await prom.until("scrape after the script", scraped_after_the_script)
             offered = await prom.query('hotline_calls_offered_total{queue="support"}')
-            assert counter(offered) == 4, offered
+            assert counter(offered) == 5, offered
+            surveys = await prom.query('hotline_survey_satisfied_total{queue="support"}')
+            assert counter(surveys) == 1, surveys
             choices = {name: await prom.label_values(label, metric)
                        for name, (metric, label) in variable_queries(dashboard).items()}
             results = {t: await prom.query(t.expr) for t in targets}
