@@ -11,6 +11,11 @@ threshold), so in PromQL
 is exact (le is inclusive, as "wait ≤ T" is). "Answered within X rings" is strict (t < X·P),
 so its exact count is the counter hotline_agent_answered_within_rings_total.
 
+The post-call survey (kpi.surveys): counters per queue and per agent (offered, completed,
+satisfied, and the sum of the completed surveys' scores, so csat and the mean score over a
+window are ratios of increases), and csat / mean-score gauges since start from the report's
+own `SurveyTally`.
+
 Given the configured queues and agents, every per-queue and per-agent series exists at 0
 from the start (a labelled series otherwise appears only at its first event, and ratios
 such as answer timeliness or abandon rate would stay empty until the first RONA or short
