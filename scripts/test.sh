@@ -24,7 +24,7 @@ if [ $# = 0 ]; then
       tests/test_scenario_callflow.py tests/test_transfer_scenarios.py \
       tests/test_supervision_scenarios.py tests/test_feature_codes_scenarios.py \
       tests/test_records_callflow.py tests/test_control_api.py \
-      tests/test_survey_scenarios.py || rc=1
+      tests/test_survey_scenarios.py tests/test_callback_scenarios.py || rc=1
   done
 fi
 .venv/bin/python -m pytest "$@"
