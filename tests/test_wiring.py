@@ -213,6 +213,10 @@ async def test_hotline_run_serves_metrics_and_api_and_stops_on_cancel(tmp_path: 
             every = await (await http.get(f"{r.api_url}/agents",
                                           headers=basic("sue", "sue-pw"))).json()
             assert [a["agent_id"] for a in every] == list(AGENTS)
+            # the records' routes are mounted by `hotline run` too (surveys, QA)
+            assert (await http.get(f"{r.api_url}/surveys")).status == 401
+            forms = await http.get(f"{r.api_url}/qa/forms", headers=basic("sue", "sue-pw"))
+            assert forms.status == 200, await forms.text()
         await asyncio.wait_for(r.kpi.wait_settled(), 30)
         samples = await scrape(f"{r.api_url}/metrics")  # the login reached the fold
         assert metric(samples, "hotline_agents_available") == 1

@@ -38,6 +38,7 @@ from prometheus_client import CollectorRegistry, Counter
 from ari_app.api import create_api
 from ari_app.api.audit import AuditSink
 from ari_app.api.callback_routes import CallbackDesk
+from ari_app.api.qa_routes import QaDesk
 from ari_app.api.server import serve_api
 from ari_app.api.workorder_routes import WorkOrderDesk
 from ari_app.ari.client import AriClient
@@ -54,9 +55,12 @@ from ari_app.domain.events import EventSink
 from ari_app.domain.privacy import CallerNumberPolicy
 from ari_app.mqtt.notifier import MqttNotifier
 from ari_app.mqtt.sink import MqttEventSink
+from ari_app.qa.service import Qa
+from ari_app.records.qa import SqlQaStore
 from ari_app.records.recovery import live_calls, mark_interrupted, saved_agents
 from ari_app.records.schema import SchemaError
 from ari_app.records.sink import RecordsEventSink
+from ari_app.records.surveys import SqlSurveyStore
 from ari_app.records.types import AuditRecord
 from ari_app.records.writer import RecordWriter, writer_from_config
 from ari_app.shell.callbacks import RecentCalls, callback_desk, callback_records
@@ -130,12 +134,13 @@ class _LoggedAudit:
 def http_app(config: Config, control: SwitchboardControl, audit: AuditSink,
              registry: CollectorRegistry, clock: Callable[[], datetime],
              workorders: WorkOrderDesk | None = None,
-             callbacks: CallbackDesk | None = None) -> FastAPI:
+             callbacks: CallbackDesk | None = None, surveys: SqlSurveyStore | None = None,
+             qa: QaDesk | None = None) -> FastAPI:
     """The role-checked API plus `GET /metrics`, which is outside every policy: Prometheus
     scrapes without credentials, and the exposition holds no caller data (labels are
     queue and agent ids only)."""
     app = create_api(config, control, audit, clock=clock, workorders=workorders,
-                     callbacks=callbacks)
+                     callbacks=callbacks, surveys=surveys, qa=qa)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -285,8 +290,15 @@ async def running(
                 return datetime.fromtimestamp(eng.now(), UTC)
 
             control = SwitchboardControl(engine, index, writer.wait_idle if writer else None)
+            surveys = qa = None
+            if writer is not None:  # the surveys' list and QA read the records database
+                surveys = SqlSurveyStore(writer.engine)
+                qa_store = SqlQaStore(writer.engine)
+                teams = {a.id: a.team for a in config.agents}
+                qa = QaDesk(Qa(qa_store, config.calendar.timezone, teams), qa_store,
+                            config.engine.site)
             app = http_app(config, control, writer or _LoggedAudit(), registry, wall, desk,
-                           callback_api)
+                           callback_api, surveys, qa)
             result.console = await add_console(stack, app, engine, kpi, control)
             server = await serve_api(app, config.http.host, config.http.port)
             stack.push_async_callback(server.stop)
