@@ -8,15 +8,12 @@ was requested in. Time to callback is counted in the site calendar's working day
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import orjson
 from sqlalchemy.exc import SQLAlchemyError
 
 from ari_app.calendar import CalendarError
@@ -25,6 +22,7 @@ from ari_app.config.settings import Config, ConfigError, load_config
 from ari_app.config.site_calendar import site_calendar
 from ari_app.records import schema
 from ari_app.records.callbacks import SqlCallbackStore
+from ari_app.records.report_format import render as render_rows
 
 COLUMNS = tuple(CallbackKpi.__slots__)
 
@@ -68,27 +66,10 @@ def rows(config: Config, url: str, first: date, last: date) -> list[dict[str, ob
 
 
 def render(data: list[dict[str, object]], fmt: str) -> str:
-    if fmt == "json":
-        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(data)
-        return out.getvalue().rstrip("\n")
-    shown = [[_cell(row[c]) for c in COLUMNS] for row in data]
-    widths = [max(len(c), *(len(r[i]) for r in shown)) for i, c in enumerate(COLUMNS)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in shown]
-    return "\n".join(line.rstrip() for line in lines)
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
+    table = render_rows(data, COLUMNS, fmt)
+    if fmt != "table":
+        return table
+    return "\n".join(line.rstrip() for line in table.splitlines())
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -4,8 +4,6 @@ graders' spread on calibrated calls and the QA figures, from the records databas
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import orjson
 from sqlalchemy.exc import SQLAlchemyError
 
 from ari_app.config.settings import Config, ConfigError, load_config
@@ -25,6 +22,7 @@ from ari_app.qa.sampling import MONTH
 from ari_app.qa.service import Qa
 from ari_app.records import schema
 from ari_app.records.qa import SqlQaStore
+from ari_app.records.report_format import render
 
 SAMPLE_COLUMNS = ("agent_id", "queue", "call_id")
 CALIBRATION_COLUMNS = ("call_id", "form_id", "version", "key", "graders", "not_applicable",
@@ -74,30 +72,6 @@ def register(sub: Any) -> None:
                    help="last local day, included")
     _common(p)
     p.set_defaults(func=_report)
-
-
-def render(data: Sequence[dict[str, object]], columns: Sequence[str], fmt: str) -> str:
-    if fmt == "json":
-        return orjson.dumps(list(data), option=orjson.OPT_INDENT_2).decode()
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(data)
-        return out.getvalue().rstrip("\n")
-    shown = [[_cell(row[c]) for c in columns] for row in data]
-    widths = [max([len(c), *(len(r[i]) for r in shown)]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in shown]
-    return "\n".join(lines)
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
 
 
 def _service(config: Config, url: str) -> Qa:

@@ -4,21 +4,19 @@ database, as JSON, CSV or a table (the same figures as GET /workorders/report)."
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import orjson
 from sqlalchemy.exc import SQLAlchemyError
 
 from ari_app.calendar import CalendarError
 from ari_app.config.settings import Config, ConfigError, load_config
 from ari_app.config.site_calendar import site_calendar
 from ari_app.records import schema
+from ari_app.records.report_format import render as render_rows
 from ari_app.records.workorders import SqlWorkOrderStore
 from ari_app.workorders.report import COLUMNS, report
 from ari_app.workorders.service import WorkOrders
@@ -54,27 +52,7 @@ def rows(config: Config, url: str, first: date, last: date, now: datetime) -> li
 
 
 def render(data: list[dict[str, object]], fmt: str) -> str:
-    if fmt == "json":
-        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(data)
-        return out.getvalue().rstrip("\n")
-    shown = [[_cell(row[c]) for c in COLUMNS] for row in data]
-    widths = [max(len(c), *(len(r[i]) for r in shown)) for i, c in enumerate(COLUMNS)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in shown]
-    return "\n".join(lines)
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
+    return render_rows(data, COLUMNS, fmt)
 
 
 def _run(args: argparse.Namespace) -> int:
